@@ -1,0 +1,90 @@
+package core
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Comment is a note on an incident, tied to the phase it was written in.
+type Comment struct {
+	ID         int64     `json:"id"`
+	IncidentID int64     `json:"-"`
+	Phase      Phase     `json:"phase"`
+	Author     string    `json:"author"`
+	Body       string    `json:"body"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// ActionRecord says what was done, by whom, when and with which tool. The
+// person who did it may differ from the one recording it (a vendor
+// engineer, a colleague on the phone), so both are kept.
+type ActionRecord struct {
+	ID          int64     `json:"id"`
+	IncidentID  int64     `json:"-"`
+	Phase       Phase     `json:"phase"`
+	Description string    `json:"description"`
+	PerformedBy string    `json:"performed_by"`
+	PerformedAt time.Time `json:"performed_at"`
+	Tool        string    `json:"tool,omitempty"`
+	RecordedBy  string    `json:"recorded_by"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Event is one row of the append-only audit trail, which is also the
+// incident timeline. Hash = SHA-256(PrevHash || canonical event); see
+// package audit.
+type Event struct {
+	ID          int64           `json:"id"`
+	Time        time.Time       `json:"time"`
+	ActorID     int64           `json:"-"`
+	Actor       string          `json:"actor"`
+	IncidentID  int64           `json:"-"`
+	IncidentKey string          `json:"incident,omitempty"`
+	Type        string          `json:"type"`
+	Payload     json.RawMessage `json:"payload"`
+	PrevHash    string          `json:"prev_hash"`
+	Hash        string          `json:"hash"`
+}
+
+// Event types. They are part of the audit format: never rename one.
+const (
+	EvIncidentCreated = "incident.created"
+	EvIncidentUpdated = "incident.updated"
+	EvPhaseChanged    = "incident.phase_changed"
+	EvAssigned        = "incident.assigned"
+	EvCommentAdded    = "incident.comment_added"
+	EvActionRecorded  = "incident.action_recorded"
+	EvMemberAdded     = "incident.member_added"
+	EvMemberRemoved   = "incident.member_removed"
+	EvUserCreated     = "user.created"
+	EvUserDisabled    = "user.disabled"
+	EvUserPassword    = "user.password_changed"
+	EvTokenCreated    = "token.created"
+	EvTokenRevoked    = "token.revoked"
+	EvLogin           = "auth.login"
+	EvLoginFailed     = "auth.login_failed"
+	EvLogout          = "auth.logout"
+)
+
+// User is a person (or a tool account) that signs in.
+type User struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	DisplayName string    `json:"display_name"`
+	Email       string    `json:"email,omitempty"`
+	Role        Role      `json:"role"`
+	Disabled    bool      `json:"disabled"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Token is an API token's public part; the secret is only ever shown once.
+type Token struct {
+	ID         int64      `json:"id"`
+	UserID     int64      `json:"-"`
+	User       string     `json:"user"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}

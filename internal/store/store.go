@@ -1,0 +1,298 @@
+// Package store keeps irdesk's data in SQL: SQLite on one machine,
+// PostgreSQL on many. It is the only package that knows SQL. Writes go
+// through InTx; reads through the Store's methods, which take a Scope so
+// that what a viewer may not see never leaves the database.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/irdesk/irdesk/internal/audit"
+)
+
+// dialect holds the few places where SQLite and PostgreSQL differ.
+type dialect struct {
+	name       string
+	beginWrite string
+	rebind     func(string) string
+}
+
+var sqliteDialect = dialect{
+	name: "sqlite",
+	// IMMEDIATE takes the write lock at BEGIN, so a transaction never
+	// fails half-way with SQLITE_BUSY when it first writes.
+	beginWrite: "BEGIN IMMEDIATE",
+	rebind:     func(q string) string { return q },
+}
+
+// Options tune a store. The zero value is what production uses.
+type Options struct {
+	// Now is the clock; tests inject one to fast-forward time.
+	Now func() time.Time
+	// MaxBatch bounds how many write transactions share one commit.
+	MaxBatch int
+	// Readers is the size of the read connection pool.
+	Readers int
+}
+
+// Store is an open database.
+type Store struct {
+	reader
+	d       dialect
+	path    string
+	readDB  *sql.DB
+	writeDB *sql.DB
+	w       *writer
+}
+
+// DBFileName is the SQLite database's file name inside the data directory.
+const DBFileName = "irdesk.db"
+
+// sqliteDSN sets up every connection the same way. busy_timeout comes
+// first so the pragmas after it wait for a lock instead of failing;
+// synchronous=FULL fsyncs the WAL at every commit, so an acknowledged
+// write survives a power loss.
+func sqliteDSN(path string, readOnly bool) string {
+	q := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	if readOnly {
+		q += "&_pragma=query_only(1)"
+	}
+	return "file:" + filepath.ToSlash(path) + "?" + q
+}
+
+// OpenSQLite opens (creating if needed) the database in dataDir and brings
+// its schema up to date.
+func OpenSQLite(ctx context.Context, dataDir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = 8
+	}
+	path := filepath.Join(dataDir, DBFileName)
+	writeDB, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	writeDB.SetMaxOpenConns(1)
+	writeDB.SetConnMaxIdleTime(0)
+	writeDB.SetConnMaxLifetime(0)
+	conn, err := writeDB.Conn(ctx)
+	if err != nil {
+		writeDB.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	s := &Store{d: sqliteDialect, path: path, writeDB: writeDB}
+	fail := func(err error) (*Store, error) {
+		conn.Close()
+		writeDB.Close()
+		if s.readDB != nil {
+			s.readDB.Close()
+		}
+		return nil, err
+	}
+	if _, err := migrate(ctx, conn, s.d, micros(opts.Now())); err != nil {
+		return fail(err)
+	}
+	s.readDB, err = sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		return fail(fmt.Errorf("open database: %w", err))
+	}
+	s.readDB.SetMaxOpenConns(opts.Readers)
+	s.readDB.SetMaxIdleConns(opts.Readers)
+	s.reader = reader{q: &stmtCache{db: s.readDB}, d: s.d}
+	s.w, err = newWriter(ctx, conn, s.d, opts)
+	if err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+// Migrate applies pending migrations to the database in dataDir and
+// returns the names of those applied; it is what `irdesk migrate` runs.
+func Migrate(ctx context.Context, dataDir string, now time.Time) ([]string, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(dataDir, DBFileName), false))
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return migrate(ctx, conn, sqliteDialect, micros(now))
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close stops the writer after the writes already queued, checkpoints the
+// WAL into the main file and closes every connection.
+func (s *Store) Close() error {
+	var errs []error
+	if s.w != nil {
+		errs = append(errs, s.w.close())
+	}
+	if s.readDB != nil {
+		errs = append(errs, s.readDB.Close())
+	}
+	errs = append(errs, s.writeDB.Close())
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers a read.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.readDB.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// InTx runs fn in a write transaction and returns once it is durably
+// committed (or failed). Concurrent calls are group-committed: they share
+// one database transaction and one fsync, each in its own savepoint, so
+// one call's failure rolls back only that call's changes. fn may run
+// after ctx is done only if it had already started.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.w.do(ctx, fn)
+}
+
+// Tx is one write transaction. It reads through the same connection, so it
+// sees its own writes.
+type Tx struct {
+	reader
+	now time.Time
+	w   *writer
+}
+
+// Now is the transaction's single timestamp: the change and its audit
+// event carry the same time.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// exec runs a write statement.
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := tx.q.prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// stmtCache prepares each query once per pool or connection: at thousands
+// of writes a second, re-parsing SQL is a measurable share of the work.
+type stmtCache struct {
+	db interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	}
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func (c *stmtCache) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := c.db.PrepareContext(context.WithoutCancel(ctx), query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %q: %w", firstLine(query), err)
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	c.stmts = nil
+}
+
+func firstLine(q string) string {
+	q = strings.TrimSpace(q)
+	if i := strings.IndexByte(q, '\n'); i > 0 {
+		return q[:i]
+	}
+	return q
+}
+
+// micros is the stored form of a time.
+func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func nullMicros(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micros(*t), Valid: true}
+}
+
+func timePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// isUniqueViolation tells a constraint conflict by its code, never its text.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// chainHead is where the next event attaches.
+type chainHead struct {
+	id   int64
+	hash string
+}
+
+// loadHead reads the recorded head, not the newest row: if someone deleted
+// the newest events, new events still point at the deleted ones, and
+// verification shows the gap instead of the chain quietly healing over it.
+func loadHead(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (chainHead, error) {
+	h := chainHead{hash: audit.Genesis}
+	err := q.QueryRowContext(ctx, `SELECT event_id, hash FROM audit_head WHERE id = 1`).Scan(&h.id, &h.hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return chainHead{hash: audit.Genesis}, nil
+	}
+	return h, err
+}
