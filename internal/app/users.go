@@ -1,0 +1,319 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/irdesk/irdesk/internal/auth"
+	"github.com/irdesk/irdesk/internal/core"
+	"github.com/irdesk/irdesk/internal/store"
+)
+
+var userNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
+
+// NewUser is what it takes to add a user.
+type NewUser struct {
+	Name        string
+	DisplayName string
+	Email       string
+	Role        core.Role
+	Password    string // empty: a random one is made and returned
+}
+
+// CreateUser adds a user (admins only) and returns it with the password
+// that was set, which is shown once.
+func (app *App) CreateUser(ctx context.Context, a Actor, in NewUser) (core.User, string, error) {
+	if !a.System && a.User.Role != core.RoleAdmin {
+		return core.User{}, "", forbidden("only admins add users")
+	}
+	in.Name = strings.ToLower(strings.TrimSpace(in.Name))
+	if !userNameRe.MatchString(in.Name) {
+		return core.User{}, "", core.Invalid("name", "use 1 to 64 lower-case letters, digits, '.', '_', '-' or '@', starting with a letter or digit")
+	}
+	if !in.Role.Valid() {
+		return core.User{}, "", core.Invalid("role", "unknown role %q (admin, lead, analyst, reporter, viewer)", in.Role)
+	}
+	if len(in.DisplayName) > core.MaxShortLen || len(in.Email) > core.MaxShortLen {
+		return core.User{}, "", core.Invalid("display_name", "is too long")
+	}
+	password := in.Password
+	if password == "" {
+		var err error
+		if password, err = auth.NewPassword(); err != nil {
+			return core.User{}, "", err
+		}
+	} else if len([]rune(password)) < auth.MinPasswordLen {
+		return core.User{}, "", core.Invalid("password", "must have at least %d characters", auth.MinPasswordLen)
+	}
+	hash, err := auth.HashPassword(password, app.cfg.PasswordParams)
+	if err != nil {
+		return core.User{}, "", err
+	}
+	u := core.User{Name: in.Name, DisplayName: in.DisplayName, Email: in.Email, Role: in.Role}
+	err = app.store.InTx(ctx, func(tx *store.Tx) error {
+		u.CreatedAt = tx.Now()
+		if err := tx.CreateUser(ctx, &u, hash); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, a, core.EvUserCreated, 0, map[string]any{"user": u.Name, "role": u.Role})
+	})
+	if err != nil {
+		return core.User{}, "", err
+	}
+	return u, password, nil
+}
+
+// EnsureAdmin creates the user admin with a random password when there are
+// no users at all, so a fresh install can be signed into. It returns the
+// password, or "" when users already existed.
+func (app *App) EnsureAdmin(ctx context.Context) (string, error) {
+	n, err := app.store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	_, pw, err := app.CreateUser(ctx, SystemActor, NewUser{Name: "admin", DisplayName: "Administrator", Role: core.RoleAdmin})
+	if errors.Is(err, core.ErrConflict) {
+		return "", nil // another process won the race
+	}
+	return pw, err
+}
+
+// ListUsers returns every user. Anyone who works incidents may see who
+// can be assigned; reporters and viewers may not list the staff.
+func (app *App) ListUsers(ctx context.Context, a Actor) ([]core.User, error) {
+	if !a.System && !a.User.Role.AtLeastAnalyst() {
+		return nil, forbidden("your role may not list users")
+	}
+	return app.store.ListUsers(ctx)
+}
+
+// SetUserDisabled disables (or re-enables) a user; their sessions end at once.
+func (app *App) SetUserDisabled(ctx context.Context, a Actor, name string, disabled bool) error {
+	if !a.System && a.User.Role != core.RoleAdmin {
+		return forbidden("only admins disable users")
+	}
+	u, err := app.store.UserByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !a.System && u.ID == a.User.ID {
+		return core.Conflict("you cannot disable yourself")
+	}
+	return app.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetUserDisabled(ctx, u.ID, disabled); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, a, core.EvUserDisabled, 0, map[string]any{"user": u.Name, "disabled": disabled})
+	})
+}
+
+// CreateToken issues an API token for a user and returns its secret, which
+// is never stored and cannot be shown again. Users may create their own;
+// admins (and the CLI) for anyone.
+func (app *App) CreateToken(ctx context.Context, a Actor, userName, tokenName string, ttl time.Duration) (core.Token, string, error) {
+	u, err := app.store.UserByName(ctx, userName)
+	if err != nil {
+		return core.Token{}, "", err
+	}
+	if !a.System && a.User.Role != core.RoleAdmin && a.User.ID != u.ID {
+		return core.Token{}, "", forbidden("you may only create tokens for yourself")
+	}
+	if u.Disabled {
+		return core.Token{}, "", core.Conflict("user %q is disabled", u.Name)
+	}
+	tokenName = strings.TrimSpace(tokenName)
+	if tokenName == "" {
+		tokenName = "api"
+	}
+	if len(tokenName) > 100 {
+		return core.Token{}, "", core.Invalid("name", "is longer than 100 characters")
+	}
+	if ttl < 0 {
+		return core.Token{}, "", core.Invalid("ttl", "must not be negative")
+	}
+	secret, err := auth.NewSecret(auth.TokenPrefix)
+	if err != nil {
+		return core.Token{}, "", err
+	}
+	t := core.Token{UserID: u.ID, User: u.Name, Name: tokenName}
+	err = app.store.InTx(ctx, func(tx *store.Tx) error {
+		t.CreatedAt = tx.Now()
+		if ttl > 0 {
+			exp := tx.Now().Add(ttl)
+			t.ExpiresAt = &exp
+		}
+		if err := tx.CreateToken(ctx, &t, auth.HashSecret(secret)); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, a, core.EvTokenCreated, 0, map[string]any{"token_id": t.ID, "user": u.Name, "name": t.Name})
+	})
+	if err != nil {
+		return core.Token{}, "", err
+	}
+	return t, secret, nil
+}
+
+// RevokeToken ends a token at once.
+func (app *App) RevokeToken(ctx context.Context, a Actor, tokenID int64) error {
+	if !a.System && a.User.Role != core.RoleAdmin {
+		tokens, err := app.store.ListTokens(ctx, a.User.ID)
+		if err != nil {
+			return err
+		}
+		owns := false
+		for _, t := range tokens {
+			owns = owns || t.ID == tokenID
+		}
+		if !owns {
+			return fmt.Errorf("token %d: %w", tokenID, core.ErrNotFound)
+		}
+	}
+	return app.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.RevokeToken(ctx, tokenID); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, a, core.EvTokenRevoked, 0, map[string]any{"token_id": tokenID})
+	})
+}
+
+// ListTokens lists a user's tokens (all tokens for admins and the CLI when
+// userName is empty). Secrets are never included.
+func (app *App) ListTokens(ctx context.Context, a Actor, userName string) ([]core.Token, error) {
+	var userID int64
+	if userName != "" {
+		u, err := app.store.UserByName(ctx, userName)
+		if err != nil {
+			return nil, err
+		}
+		userID = u.ID
+	}
+	if !a.System && a.User.Role != core.RoleAdmin {
+		if userID != 0 && userID != a.User.ID {
+			return nil, forbidden("you may only list your own tokens")
+		}
+		userID = a.User.ID
+	}
+	return app.store.ListTokens(ctx, userID)
+}
+
+// AuthenticateToken resolves an API token secret to its user.
+func (app *App) AuthenticateToken(ctx context.Context, secret string) (Actor, error) {
+	t, err := app.store.TokenByHash(ctx, auth.HashSecret(secret))
+	if errors.Is(err, core.ErrNotFound) {
+		return Actor{}, fmt.Errorf("%w: unknown token", core.ErrUnauthenticated)
+	}
+	if err != nil {
+		return Actor{}, err
+	}
+	now := app.now()
+	if t.RevokedAt != nil || t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
+		return Actor{}, fmt.Errorf("%w: token revoked or expired", core.ErrUnauthenticated)
+	}
+	u, err := app.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return Actor{}, err
+	}
+	if u.Disabled {
+		return Actor{}, fmt.Errorf("%w: user disabled", core.ErrUnauthenticated)
+	}
+	app.touchToken(ctx, t.ID, now)
+	return Actor{User: u, TokenID: t.ID}, nil
+}
+
+func (app *App) touchToken(ctx context.Context, tokenID int64, now time.Time) {
+	app.tokenUseMu.Lock()
+	last, seen := app.tokenUse[tokenID]
+	due := !seen || now.Sub(last) >= touchEvery
+	if due {
+		app.tokenUse[tokenID] = now
+	}
+	app.tokenUseMu.Unlock()
+	if !due {
+		return
+	}
+	if err := app.store.InTx(ctx, func(tx *store.Tx) error { return tx.TouchToken(ctx, tokenID) }); err != nil {
+		app.log.Warn("record token use", "token_id", tokenID, "err", err)
+	}
+}
+
+// Login checks a password and opens a session. It returns the session
+// secret (for the cookie) and its CSRF token. Failures say only that the
+// name or password is wrong, and are audited.
+func (app *App) Login(ctx context.Context, name, password string) (secret string, sess store.Session, u core.User, err error) {
+	fail := fmt.Errorf("%w: wrong user name or password", core.ErrUnauthenticated)
+	u, err = app.store.UserByName(ctx, strings.ToLower(strings.TrimSpace(name)))
+	if errors.Is(err, core.ErrNotFound) {
+		// Hash anyway so a missing user takes as long as a wrong password.
+		_, _ = auth.HashPassword(password, app.cfg.PasswordParams)
+		return "", store.Session{}, core.User{}, fail
+	}
+	if err != nil {
+		return "", store.Session{}, core.User{}, err
+	}
+	hash, err := app.store.PasswordHash(ctx, u.ID)
+	if err != nil {
+		return "", store.Session{}, core.User{}, err
+	}
+	if u.Disabled || hash == "" || auth.CheckPassword(password, hash) != nil {
+		_ = app.store.InTx(ctx, func(tx *store.Tx) error {
+			return appendEvent(ctx, tx, SystemActor, core.EvLoginFailed, 0, map[string]any{"user": u.Name})
+		})
+		return "", store.Session{}, core.User{}, fail
+	}
+	secret, err = auth.NewSecret(auth.SessionPrefix)
+	if err != nil {
+		return "", store.Session{}, core.User{}, err
+	}
+	csrf, err := auth.NewSecret("")
+	if err != nil {
+		return "", store.Session{}, core.User{}, err
+	}
+	sess = store.Session{UserID: u.ID, CSRFToken: csrf}
+	err = app.store.InTx(ctx, func(tx *store.Tx) error {
+		sess.ExpiresAt = tx.Now().Add(app.cfg.SessionTTL)
+		if _, err := tx.DeleteExpiredSessions(ctx); err != nil {
+			return err
+		}
+		if err := tx.CreateSession(ctx, &sess, auth.HashSecret(secret)); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, Actor{User: u}, core.EvLogin, 0, map[string]any{"session_id": sess.ID})
+	})
+	if err != nil {
+		return "", store.Session{}, core.User{}, err
+	}
+	return secret, sess, u, nil
+}
+
+// AuthenticateSession resolves a session cookie to its user.
+func (app *App) AuthenticateSession(ctx context.Context, secret string) (Actor, store.Session, error) {
+	sess, err := app.store.SessionByHash(ctx, auth.HashSecret(secret), app.now())
+	if errors.Is(err, core.ErrNotFound) {
+		return Actor{}, store.Session{}, fmt.Errorf("%w: session expired", core.ErrUnauthenticated)
+	}
+	if err != nil {
+		return Actor{}, store.Session{}, err
+	}
+	u, err := app.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return Actor{}, store.Session{}, err
+	}
+	if u.Disabled {
+		return Actor{}, store.Session{}, fmt.Errorf("%w: user disabled", core.ErrUnauthenticated)
+	}
+	return Actor{User: u}, sess, nil
+}
+
+// Logout ends a session.
+func (app *App) Logout(ctx context.Context, a Actor, secret string) error {
+	return app.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteSession(ctx, auth.HashSecret(secret)); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, a, core.EvLogout, 0, map[string]any{})
+	})
+}
