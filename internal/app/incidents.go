@@ -281,6 +281,9 @@ func (app *App) MovePhase(ctx context.Context, a Actor, key string, to core.Phas
 		if err := tx.UpdateIncident(ctx, inc); err != nil {
 			return err
 		}
+		if err := tx.LeavePhase(ctx, inc.ID); err != nil {
+			return err
+		}
 		if err := tx.EnterPhase(ctx, inc.ID, to, a.name(), reason); err != nil {
 			return err
 		}

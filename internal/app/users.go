@@ -202,7 +202,7 @@ func (app *App) ListTokens(ctx context.Context, a Actor, userName string) ([]cor
 
 // AuthenticateToken resolves an API token secret to its user.
 func (app *App) AuthenticateToken(ctx context.Context, secret string) (Actor, error) {
-	t, err := app.store.TokenByHash(ctx, auth.HashSecret(secret))
+	t, u, err := app.store.TokenUserByHash(ctx, auth.HashSecret(secret))
 	if errors.Is(err, core.ErrNotFound) {
 		return Actor{}, fmt.Errorf("%w: unknown token", core.ErrUnauthenticated)
 	}
@@ -212,10 +212,6 @@ func (app *App) AuthenticateToken(ctx context.Context, secret string) (Actor, er
 	now := app.now()
 	if t.RevokedAt != nil || t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
 		return Actor{}, fmt.Errorf("%w: token revoked or expired", core.ErrUnauthenticated)
-	}
-	u, err := app.store.UserByID(ctx, t.UserID)
-	if err != nil {
-		return Actor{}, err
 	}
 	if u.Disabled {
 		return Actor{}, fmt.Errorf("%w: user disabled", core.ErrUnauthenticated)

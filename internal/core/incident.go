@@ -118,7 +118,8 @@ func IncidentKey(year int, seq int64) string { return fmt.Sprintf("INC-%d-%04d",
 // exists.
 func ParseIncidentKey(key string) (year int, seq int64, err error) {
 	var rest string
-	if n, _ := fmt.Sscanf(key, "INC-%4d-%s", &year, &rest); n != 2 || len(rest) < 4 {
+	// year >= 1000 with %4d means exactly four digits: no sign, no "INC-0-0001".
+	if n, _ := fmt.Sscanf(key, "INC-%4d-%s", &year, &rest); n != 2 || year < 1000 || len(rest) < 4 {
 		return 0, 0, Invalid("key", "not an incident key (INC-YYYY-NNNN): %q", key)
 	}
 	for _, r := range rest {

@@ -159,8 +159,19 @@ func (p *IncidentPatch) Apply(inc *Incident) ([]Change, error) {
 			inc.Severity = p.Severity.Value
 		}
 	}
-	if p.Impact.Set && p.Impact.Null || p.Urgency.Set && p.Urgency.Null {
-		return nil, Invalid("impact", "impact and urgency cannot be null")
+	if p.Impact.Set && p.Impact.Null {
+		return nil, Invalid("impact", "cannot be null")
+	}
+	if p.Urgency.Set && p.Urgency.Null {
+		return nil, Invalid("urgency", "cannot be null")
+	}
+	// Normalize reads 0 as "not given" and substitutes 3; in a patch 0 is
+	// given, so it must be refused rather than recorded as 0 and stored as 3.
+	if p.Impact.Set && p.Impact.Value == 0 {
+		return nil, Invalid("impact", "must be 1 to 4, got 0")
+	}
+	if p.Urgency.Set && p.Urgency.Value == 0 {
+		return nil, Invalid("urgency", "must be 1 to 4, got 0")
 	}
 	integer("impact", &inc.Impact, p.Impact)
 	integer("urgency", &inc.Urgency, p.Urgency)
@@ -200,8 +211,14 @@ func (p *IncidentPatch) Apply(inc *Incident) ([]Change, error) {
 	str("root_cause", &inc.RootCause, p.RootCause)
 	str("lessons_learned", &inc.LessonsLearned, p.LessonsLearned)
 	str("prevention_measures", &inc.PreventionMeasures, p.PreventionMeasures)
+	personal := inc.Flags.PersonalData
 	if err := inc.Normalize(); err != nil {
 		return nil, err
+	}
+	if inc.Flags.PersonalData != personal {
+		// Normalize sets personal_data when sensitive data is flagged; the
+		// audit trail must show that legal-clock flag changing too.
+		changes = append(changes, Change{"flags.personal_data", personal, inc.Flags.PersonalData})
 	}
 	return changes, nil
 }

@@ -389,9 +389,7 @@ func (tx *Tx) CreateIncident(ctx context.Context, inc *core.Incident) error {
 		return fmt.Errorf("create incident: %w", err)
 	}
 	inc.Version = 1
-	if _, err := tx.exec(ctx, `INSERT INTO incident_fts (rowid, terms) VALUES (?, ?)`, inc.ID, search.Document(inc.SearchText())); err != nil {
-		return fmt.Errorf("index incident: %w", err)
-	}
+	tx.index(inc.ID, search.Document(inc.SearchText()), false)
 	return nil
 }
 
@@ -428,23 +426,26 @@ func (tx *Tx) UpdateIncident(ctx context.Context, inc *core.Incident) error {
 		return core.Conflict("incident %s was changed by someone else (version %d is not current); reload and retry", inc.Key, inc.Version)
 	}
 	inc.Version++
-	if _, err := tx.exec(ctx, `UPDATE incident_fts SET terms = ? WHERE rowid = ?`, search.Document(inc.SearchText()), inc.ID); err != nil {
-		return fmt.Errorf("index incident: %w", err)
+	tx.index(inc.ID, search.Document(inc.SearchText()), true)
+	return nil
+}
+
+// LeavePhase closes the open phase period, if any.
+func (tx *Tx) LeavePhase(ctx context.Context, incidentID int64) error {
+	if _, err := tx.exec(ctx, `UPDATE incident_phases SET left_at = ? WHERE incident_id = ? AND left_at IS NULL`, micros(tx.now), incidentID); err != nil {
+		return fmt.Errorf("leave phase: %w", err)
 	}
 	return nil
 }
 
-// EnterPhase closes the open phase period (if any) and opens one for phase.
+// EnterPhase opens a period in phase; closed has no period. Call
+// LeavePhase first unless the incident is new.
 func (tx *Tx) EnterPhase(ctx context.Context, incidentID int64, phase core.Phase, by, reason string) error {
-	now := micros(tx.now)
-	if _, err := tx.exec(ctx, `UPDATE incident_phases SET left_at = ? WHERE incident_id = ? AND left_at IS NULL`, now, incidentID); err != nil {
-		return fmt.Errorf("leave phase: %w", err)
-	}
 	if phase == core.PhaseClosed {
 		return nil
 	}
 	if _, err := tx.exec(ctx, `INSERT INTO incident_phases (incident_id, phase, entered_at, entered_by, reason) VALUES (?, ?, ?, ?, ?)`,
-		incidentID, string(phase), now, by, reason); err != nil {
+		incidentID, string(phase), micros(tx.now), by, reason); err != nil {
 		return fmt.Errorf("enter phase: %w", err)
 	}
 	return nil

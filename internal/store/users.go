@@ -175,6 +175,28 @@ func (r reader) TokenByHash(ctx context.Context, hash string) (core.Token, error
 	return t, nil
 }
 
+// TokenUserByHash finds a token by the hash of its secret together with
+// its user, in one query: it runs on every API request.
+func (r reader) TokenUserByHash(ctx context.Context, hash string) (core.Token, core.User, error) {
+	row, err := r.queryRow(ctx, `SELECT `+tokenCols+`, `+userCols+` FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, hash)
+	if err != nil {
+		return core.Token{}, core.User{}, err
+	}
+	var t core.Token
+	var u core.User
+	var created, ucreated int64
+	var expires, revoked, used sql.NullInt64
+	var disabled int
+	err = row.Scan(&t.ID, &t.UserID, &t.User, &t.Name, &created, &expires, &revoked, &used,
+		&u.ID, &u.Name, &u.DisplayName, &u.Email, &u.Role, &disabled, &ucreated)
+	if err != nil {
+		return core.Token{}, core.User{}, notFound(err, "token")
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt = fromMicros(created), timePtr(expires), timePtr(revoked), timePtr(used)
+	u.Disabled, u.CreatedAt = disabled == 1, fromMicros(ucreated)
+	return t, u, nil
+}
+
 // ListTokens returns a user's tokens (all users' when userID is 0).
 func (r reader) ListTokens(ctx context.Context, userID int64) ([]core.Token, error) {
 	rows, err := r.query(ctx, `SELECT `+tokenCols+` FROM api_tokens t JOIN users u ON u.id = t.user_id

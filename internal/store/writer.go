@@ -141,9 +141,19 @@ func (w *writer) runBatch(batch []*writeReq) {
 		answer(fmt.Errorf("begin: %w", err))
 		return
 	}
+	// Re-read the head under the write lock: another process on the same
+	// database (an irdesk CLI command, another node) may have appended.
+	head, err := loadHead(context.Background(), w.conn)
+	if err != nil {
+		_ = w.exec("ROLLBACK")
+		answer(fmt.Errorf("read audit head: %w", err))
+		return
+	}
+	w.head = head
 	startHead := w.head
 	useSavepoints := len(batch) > 1
 	anyOK := false
+	var pendingFTS []ftsWrite
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
@@ -156,7 +166,7 @@ func (w *writer) runBatch(batch []*writeReq) {
 				continue
 			}
 		}
-		err := w.run(r)
+		fts, err := w.run(r)
 		if err != nil {
 			results[i] = err
 			w.head = before
@@ -168,6 +178,7 @@ func (w *writer) runBatch(batch []*writeReq) {
 			}
 		} else {
 			anyOK = true
+			pendingFTS = append(pendingFTS, fts...)
 		}
 		if useSavepoints {
 			if err := w.exec("RELEASE req"); err != nil {
@@ -180,6 +191,10 @@ func (w *writer) runBatch(batch []*writeReq) {
 		_ = w.exec("ROLLBACK")
 		w.head = startHead
 		answer(nil)
+		return
+	}
+	if err := w.writeFTS(pendingFTS); err != nil {
+		w.abort(batch, results, startHead, fmt.Errorf("full-text index: %w", err))
 		return
 	}
 	if w.head != startHead {
@@ -212,14 +227,39 @@ func (w *writer) abort(batch []*writeReq, results []error, startHead chainHead, 
 
 // run calls one request's function, turning a panic into an error so one
 // bad request cannot take the writer (and every other writer) down.
-func (w *writer) run(r *writeReq) (err error) {
+func (w *writer) run(r *writeReq) (fts []ftsWrite, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic in write transaction: %v\n%s", p, debug.Stack())
 		}
 	}()
 	tx := &Tx{reader: reader{q: w.stmts, d: w.d}, now: w.tick(), w: w}
-	return r.fn(tx)
+	err = r.fn(tx)
+	return tx.fts, err
+}
+
+// writeFTS applies the batch's full-text index writes in one go.
+func (w *writer) writeFTS(writes []ftsWrite) error {
+	ctx := context.Background()
+	for _, f := range writes {
+		if f.replace {
+			st, err := w.stmts.prepare(ctx, `DELETE FROM incident_fts WHERE rowid = ?`)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, f.rowid); err != nil {
+				return err
+			}
+		}
+		st, err := w.stmts.prepare(ctx, `INSERT INTO incident_fts (rowid, terms) VALUES (?, ?)`)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, f.rowid, f.terms); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *writer) close() error {

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/irdesk/irdesk/internal/app"
+)
+
+// cmdBench measures a whole irdesk on loopback: it starts `irdesk serve`
+// as a child process on a fresh data directory, drives it over HTTP like
+// real clients would and reads the child's memory from /proc.
+func cmdBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	var data string
+	var clients, creates, seed, queries int
+	var keep bool
+	fs := newFlagSet("bench", "bench [--clients N] [--creates N] [--seed N] [--queries N] [--data DIR]", stdout, stderr)
+	fs.StringVar(&data, "data", "", "data directory for the server under test (default: a new temporary one)")
+	fs.IntVar(&clients, "clients", 16, "concurrent HTTP clients for the create phase")
+	fs.IntVar(&creates, "creates", 20000, "incidents created in the measured create phase")
+	fs.IntVar(&seed, "seed", 100000, "incidents in the database before the list and search phase")
+	fs.IntVar(&queries, "queries", 1000, "requests per query kind in the list and search phase")
+	fs.BoolVar(&keep, "keep", false, "keep the data directory afterwards")
+	if _, err := fs.parse(args); err != nil {
+		return err
+	}
+	if clients < 1 || creates < 1 || queries < 1 || seed < 0 {
+		return &exitError{code: 2, msg: "--clients, --creates and --queries must be positive"}
+	}
+	if data == "" {
+		dir, err := os.MkdirTemp("", "irdesk-bench-")
+		if err != nil {
+			return err
+		}
+		data = dir
+		if !keep {
+			defer os.RemoveAll(dir)
+		}
+	}
+	// A user and a token for the load, made before the server starts.
+	a, st, err := openApp(ctx, data, stderr)
+	if err != nil {
+		return err
+	}
+	if _, err := a.EnsureAdmin(ctx); err != nil {
+		st.Close()
+		return err
+	}
+	_, token, err := a.CreateToken(ctx, app.SystemActor, "admin", "bench", 0)
+	st.Close()
+	if err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	child := exec.CommandContext(ctx, exe, "serve", "--data", data, "--listen", addr, "--log-level", "warn", "--log-format", "text")
+	child.Stderr = stderr
+	if err := child.Start(); err != nil {
+		return fmt.Errorf("start server: %w", err)
+	}
+	defer func() {
+		_ = child.Process.Signal(os.Interrupt)
+		_ = child.Wait()
+	}()
+	base := "http://" + addr
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}, Timeout: 30 * time.Second}
+	if err := waitReady(ctx, client, base); err != nil {
+		return err
+	}
+	b := &bencher{client: client, base: base, token: token}
+
+	fmt.Fprintf(stdout, "irdesk bench: server pid %d on %s, data %s\n", child.Process.Pid, addr, data)
+	res, err := b.create(ctx, clients, creates)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "create   %d incidents, %d clients: %.0f incidents/s  (p50 %s, p99 %s)\n", creates, clients, res.rate, res.p50, res.p99)
+	if more := seed - creates; more > 0 {
+		if _, err := b.create(ctx, clients, more); err != nil {
+			return err
+		}
+	}
+	total := max(seed, creates)
+	fmt.Fprintf(stdout, "list and search over %d incidents, %d requests each, one client:\n", total, queries)
+	for _, q := range []struct{ name, query string }{
+		{"newest 50", "limit=50"},
+		{"filtered (severity=S1, category=ransomware)", "limit=50&severity=S1&category=ransomware"},
+		{"filtered (open, assignee=none, phase=detect)", "limit=50&open=true&assignee=none&phase=detect"},
+		{"search (Japanese: 感染)", "limit=50&q=" + url.QueryEscape("感染")},
+		{"search (Japanese: 誤送信)", "limit=50&q=" + url.QueryEscape("誤送信")},
+		{"search (English prefix: power)", "limit=50&q=power"},
+		{"second page (cursor)", "limit=50&cursor=PAGE2"},
+	} {
+		lat, n, err := b.query(ctx, q.query, queries)
+		if err != nil {
+			return fmt.Errorf("%s: %w", q.name, err)
+		}
+		fmt.Fprintf(stdout, "  %-48s p50 %-9s p99 %-9s (%d hits on a page)\n", q.name, lat[0], lat[1], n)
+	}
+	rss, hwm := procMemory(child.Process.Pid)
+	fmt.Fprintf(stdout, "server memory after the load: RSS %s, peak RSS %s\n", rss, hwm)
+	return nil
+}
+
+type bencher struct {
+	client *http.Client
+	base   string
+	token  string
+}
+
+type createResult struct {
+	rate     float64
+	p50, p99 time.Duration
+}
+
+// Titles mix Japanese and English the way a Japanese desk's incidents do,
+// so that search has realistic selectivity.
+var benchTitles = []struct{ title, category, desc string }{
+	{"営業部のPCがランサムウェアに感染", "ransomware", "ファイルが暗号化され、身代金要求の画面が表示された"},
+	{"顧客リストを誤送信", "misdelivery", "取引先宛のメールに別の顧客の一覧を添付して送信した"},
+	{"Phishing mail with credential form", "phishing", "Several users received a fake Microsoft 365 login page"},
+	{"ノートPCを電車内で紛失", "lost_device", "暗号化済み。MDMでリモートワイプを依頼"},
+	{"Suspicious PowerShell on FS01", "malware", "EDR flagged encoded PowerShell spawning from winword.exe"},
+	{"Webサイト改ざんの疑い", "web_defacement", "トップページに不審なスクリプトが埋め込まれている"},
+	{"DDoS against the shop front", "dos", "Traffic spike from many sources, site unreachable"},
+	{"退職者アカウントによる不正アクセス", "unauthorized_access", "退職済み社員のVPNアカウントでログインがあった"},
+	{"S3 bucket publicly readable", "misconfiguration", "Backups bucket was world-readable for two weeks"},
+	{"委託先からの情報漏えい", "supply_chain", "委託先のサーバーが侵害され、当社の顧客情報が流出した可能性"},
+}
+
+func (b *bencher) create(ctx context.Context, clients, n int) (createResult, error) {
+	var next atomic.Int64
+	lat := make([]time.Duration, n)
+	errc := make(chan error, clients)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				t := benchTitles[rng.IntN(len(benchTitles))]
+				body, _ := json.Marshal(map[string]any{
+					"title": fmt.Sprintf("%s #%d", t.title, i), "category": t.category, "description": t.desc,
+					"severity": fmt.Sprintf("S%d", 1+rng.IntN(4)), "impact": 1 + rng.IntN(4), "urgency": 1 + rng.IntN(4),
+					"affected_systems": []string{fmt.Sprintf("host-%04d", rng.IntN(5000))},
+				})
+				t0 := time.Now()
+				status, _, err := b.do(ctx, http.MethodPost, "/api/v1/incidents", body)
+				lat[i] = time.Since(t0)
+				if err == nil && status != http.StatusCreated {
+					err = fmt.Errorf("create answered %d", status)
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	select {
+	case err := <-errc:
+		return createResult{}, err
+	default:
+	}
+	p := percentiles(lat, 0.50, 0.99)
+	return createResult{rate: float64(n) / elapsed.Seconds(), p50: p[0], p99: p[1]}, nil
+}
+
+func (b *bencher) query(ctx context.Context, query string, n int) ([]time.Duration, int, error) {
+	if strings.Contains(query, "PAGE2") {
+		_, body, err := b.do(ctx, http.MethodGet, "/api/v1/incidents?limit=50", nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		var page struct {
+			NextCursor string `json:"next_cursor"`
+		}
+		_ = json.Unmarshal(body, &page)
+		query = strings.Replace(query, "PAGE2", page.NextCursor, 1)
+	}
+	lat := make([]time.Duration, n)
+	hits := 0
+	for i := range n {
+		t0 := time.Now()
+		status, body, err := b.do(ctx, http.MethodGet, "/api/v1/incidents?"+query, nil)
+		lat[i] = time.Since(t0)
+		if err != nil {
+			return nil, 0, err
+		}
+		if status != http.StatusOK {
+			return nil, 0, fmt.Errorf("GET %s answered %d: %s", query, status, body)
+		}
+		if i == 0 {
+			var page struct {
+				Items []json.RawMessage `json:"items"`
+			}
+			_ = json.Unmarshal(body, &page)
+			hits = len(page.Items)
+		}
+	}
+	return percentiles(lat, 0.50, 0.99), hits, nil
+}
+
+func (b *bencher) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, b.base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, data, err
+}
+
+func percentiles(d []time.Duration, ps ...float64) []time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	out := make([]time.Duration, len(ps))
+	for i, p := range ps {
+		idx := int(p*float64(len(s)-1) + 0.5)
+		out[i] = s[idx].Round(10 * time.Microsecond)
+	}
+	return out
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(ctx context.Context, client *http.Client, base string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := client.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("server at %s did not become ready", base)
+}
+
+// procMemory reads the current and peak resident set size of a process.
+func procMemory(pid int) (rss, peak string) {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return "unknown", "unknown"
+	}
+	rss, peak = "unknown", "unknown"
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "VmRSS":
+			rss = strings.TrimSpace(v)
+		case "VmHWM":
+			peak = strings.TrimSpace(v)
+		}
+	}
+	return rss, peak
+}

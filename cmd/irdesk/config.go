@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is everything the server is told, from flags and then IRDESK_*
+// environment variables; the defaults work with nothing set.
+type Config struct {
+	Data          string
+	Listen        string
+	LogLevel      string
+	LogFormat     string
+	SecureCookies bool
+	SessionTTL    time.Duration
+	ShutdownGrace time.Duration
+}
+
+var errHelp = errors.New("help shown")
+
+// flagSet builds a command's flags, each defaulting to its IRDESK_*
+// variable, and prints help to stdout when asked.
+type flagSet struct {
+	*flag.FlagSet
+	stdout io.Writer
+}
+
+func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &flagSet{FlagSet: fs, stdout: stdout}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: irdesk %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return f
+}
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func (f *flagSet) stringVar(p *string, name, def, help string) {
+	env := "IRDESK_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	f.StringVar(p, name, envOr(env, def), help+" ("+env+")")
+}
+
+func (f *flagSet) boolVar(p *bool, name string, def bool, help string) {
+	env := "IRDESK_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	if v, ok := os.LookupEnv(env); ok {
+		def = v == "1" || strings.EqualFold(v, "true")
+	}
+	f.BoolVar(p, name, def, help+" ("+env+")")
+}
+
+func (f *flagSet) durationVar(p *time.Duration, name string, def time.Duration, help string) {
+	env := "IRDESK_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	if v, ok := os.LookupEnv(env); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			def = d
+		}
+	}
+	f.DurationVar(p, name, def, help+" ("+env+")")
+}
+
+// parse parses flags, allowing them before and after positional
+// arguments (irdesk user add alice --role analyst), and returns the
+// positional ones.
+func (f *flagSet) parse(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				f.SetOutput(f.stdout)
+				f.Usage()
+				return nil, errHelp
+			}
+			return nil, &exitError{code: 2, msg: ""}
+		}
+		args = f.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func (f *flagSet) dataFlag(p *string) {
+	f.stringVar(p, "data", "./irdesk-data", "data directory: the SQLite database and evidence files")
+}
+
+func serveFlags(cfg *Config, stdout, stderr io.Writer) *flagSet {
+	fs := newFlagSet("serve", "serve [--data DIR] [--listen ADDR] [flags]", stdout, stderr)
+	fs.dataFlag(&cfg.Data)
+	fs.stringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fs.stringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.stringVar(&cfg.LogFormat, "log-format", "auto", "json, text, or auto (text on a terminal, else json)")
+	fs.boolVar(&cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure (set when served over HTTPS by a proxy)")
+	fs.durationVar(&cfg.SessionTTL, "session-ttl", 12*time.Hour, "how long a browser session lasts")
+	fs.durationVar(&cfg.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long SIGTERM waits for requests in flight")
+	return fs
+}
+
+// newLogger logs JSON in production and text on a terminal.
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "auto", "":
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				return slog.New(slog.NewTextHandler(w, opts)), nil
+			}
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not json, text or auto", format)
+}
+
+func cmdConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := serveFlags(&cfg, stdout, stderr)
+	fs.Init("config", flag.ContinueOnError)
+	if _, err := fs.parse(args); err != nil {
+		return err
+	}
+	// Nothing secret lives in the config yet; when secrets arrive they are
+	// printed as "***".
+	fmt.Fprintf(stdout, "data            %s\nlisten          %s\nlog-level       %s\nlog-format      %s\nsecure-cookies  %t\nsession-ttl     %s\nshutdown-grace  %s\n",
+		cfg.Data, cfg.Listen, cfg.LogLevel, cfg.LogFormat, cfg.SecureCookies, cfg.SessionTTL, cfg.ShutdownGrace)
+	return nil
+}

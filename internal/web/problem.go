@@ -1,0 +1,104 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/irdesk/irdesk/internal/core"
+)
+
+// Problem is an RFC 9457 problem detail.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Field     string `json:"field,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// httpError is an error the web layer itself raises with a status of its
+// own (a body too large, a wrong media type).
+type httpError struct {
+	status int
+	detail string
+	field  string
+}
+
+func (e *httpError) Error() string { return e.detail }
+
+func badRequest(field, detail string) error {
+	return &httpError{status: http.StatusBadRequest, detail: detail, field: field}
+}
+
+const problemBase = "urn:irdesk:problem:"
+
+// problemFor is the one place errors become statuses. Unknown errors are
+// a 500 whose detail is never echoed; they are logged in full instead.
+func problemFor(err error) Problem {
+	var he *httpError
+	var fe *core.FieldError
+	switch {
+	case errors.As(err, &he):
+		return Problem{Type: problemBase + slugFor(he.status), Title: http.StatusText(he.status), Status: he.status, Detail: he.detail, Field: he.field}
+	case errors.As(err, &fe):
+		return Problem{Type: problemBase + "invalid", Title: "Invalid input", Status: http.StatusUnprocessableEntity, Detail: fe.Error(), Field: fe.Field}
+	case errors.Is(err, core.ErrInvalid):
+		return Problem{Type: problemBase + "invalid", Title: "Invalid input", Status: http.StatusUnprocessableEntity, Detail: err.Error()}
+	case errors.Is(err, core.ErrNotFound):
+		return Problem{Type: problemBase + "not-found", Title: "Not found", Status: http.StatusNotFound, Detail: err.Error()}
+	case errors.Is(err, core.ErrConflict):
+		return Problem{Type: problemBase + "conflict", Title: "Conflict", Status: http.StatusConflict, Detail: err.Error()}
+	case errors.Is(err, core.ErrForbidden):
+		return Problem{Type: problemBase + "forbidden", Title: "Forbidden", Status: http.StatusForbidden, Detail: err.Error()}
+	case errors.Is(err, core.ErrUnauthenticated):
+		return Problem{Type: problemBase + "unauthenticated", Title: "Unauthenticated", Status: http.StatusUnauthorized, Detail: err.Error()}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return Problem{Type: problemBase + "unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable, Detail: "the request timed out or was cancelled"}
+	default:
+		return Problem{Type: problemBase + "internal", Title: "Internal server error", Status: http.StatusInternalServerError,
+			Detail: "something went wrong on our side; quote the request id when reporting it"}
+	}
+}
+
+func slugFor(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "bad-request"
+	case http.StatusRequestEntityTooLarge:
+		return "too-large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported-media-type"
+	case http.StatusMethodNotAllowed:
+		return "method-not-allowed"
+	case http.StatusNotFound:
+		return "not-found"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	return "error"
+}
+
+// writeError answers with a problem and logs what deserves it.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(err)
+	p.RequestID = requestID(r.Context())
+	if p.Status >= 500 {
+		s.log.Error("request failed", "request_id", p.RequestID, "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		s.log.Debug("request refused", "request_id", p.RequestID, "status", p.Status, "err", err)
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="irdesk"`)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	if err := json.NewEncoder(w).Encode(p); err != nil {
+		s.log.Debug("write problem", "err", err)
+	}
+}

@@ -1,0 +1,61 @@
+package web
+
+import "net/http"
+
+// routeList is the one list of API routes. openapi.json documents each;
+// a test keeps the two in step.
+func (s *Server) routeList() []route {
+	return []route{
+		{method: "GET", path: "/healthz", h: s.healthz, public: true},
+		{method: "GET", path: "/readyz", h: s.readyz, public: true},
+		{method: "GET", path: "/metrics", h: s.metrics, public: true},
+		{method: "GET", path: "/api/v1/openapi.json", h: s.openAPI, public: true},
+
+		{method: "POST", path: "/api/v1/auth/login", h: s.login, public: true},
+		{method: "POST", path: "/api/v1/auth/logout", h: s.logout},
+		{method: "GET", path: "/api/v1/me", h: s.me},
+
+		{method: "GET", path: "/api/v1/users", h: s.listUsers},
+		{method: "POST", path: "/api/v1/users", h: s.createUser},
+		{method: "POST", path: "/api/v1/users/{name}/disable", h: s.disableUser},
+		{method: "POST", path: "/api/v1/users/{name}/enable", h: s.enableUser},
+		{method: "GET", path: "/api/v1/tokens", h: s.listTokens},
+		{method: "POST", path: "/api/v1/tokens", h: s.createToken},
+		{method: "DELETE", path: "/api/v1/tokens/{id}", h: s.revokeToken},
+
+		{method: "POST", path: "/api/v1/incidents", h: s.createIncident},
+		{method: "GET", path: "/api/v1/incidents", h: s.listIncidents},
+		{method: "GET", path: "/api/v1/incidents/{key}", h: s.getIncident},
+		{method: "PATCH", path: "/api/v1/incidents/{key}", h: s.updateIncident},
+		{method: "POST", path: "/api/v1/incidents/{key}/phase", h: s.movePhase},
+		{method: "POST", path: "/api/v1/incidents/{key}/assign", h: s.assign},
+		{method: "GET", path: "/api/v1/incidents/{key}/comments", h: s.listComments},
+		{method: "POST", path: "/api/v1/incidents/{key}/comments", h: s.addComment},
+		{method: "GET", path: "/api/v1/incidents/{key}/actions", h: s.listActions},
+		{method: "POST", path: "/api/v1/incidents/{key}/actions", h: s.recordAction},
+		{method: "GET", path: "/api/v1/incidents/{key}/timeline", h: s.timeline},
+		{method: "GET", path: "/api/v1/incidents/{key}/members", h: s.listMembers},
+		{method: "PUT", path: "/api/v1/incidents/{key}/members/{user}", h: s.addMember},
+		{method: "DELETE", path: "/api/v1/incidents/{key}/members/{user}", h: s.removeMember},
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 503 while the database does not answer, so a load
+// balancer stops sending traffic to this node.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if err := s.app.Ping(r.Context()); err != nil {
+		s.log.Warn("not ready", "err", err)
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	s.registry.WriteText(w)
+	return nil
+}

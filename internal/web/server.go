@@ -1,0 +1,310 @@
+// Package web is irdesk's HTTP surface: the JSON API, health and metrics
+// endpoints. It is the only package that knows HTTP.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/irdesk/irdesk/internal/app"
+	"github.com/irdesk/irdesk/internal/core"
+	"github.com/irdesk/irdesk/internal/metrics"
+)
+
+// MaxBodyBytes bounds a request body: an incident is text, not a file.
+const MaxBodyBytes = 1 << 20
+
+// Config tunes the HTTP surface.
+type Config struct {
+	// SecureCookies marks the session cookie Secure; on by default behind
+	// TLS, off for http://127.0.0.1 so a first local start works.
+	SecureCookies bool
+}
+
+// Server routes requests to the use cases.
+type Server struct {
+	app      *app.App
+	log      *slog.Logger
+	cfg      Config
+	mux      *http.ServeMux
+	handler  http.Handler
+	requests *metrics.CounterVec
+	duration *metrics.HistogramVec
+	registry *metrics.Registry
+	routes   []route
+	origin   *http.CrossOriginProtection
+}
+
+// handlerFunc is the shape of every handler: it returns an error instead
+// of choosing a status; writeError maps it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+type route struct {
+	method, path string
+	h            handlerFunc
+	public       bool // no authentication needed
+}
+
+// New builds the server and its routes.
+func New(a *app.App, log *slog.Logger, reg *metrics.Registry, cfg Config) *Server {
+	s := &Server{
+		app: a, log: log, cfg: cfg, mux: http.NewServeMux(), registry: reg,
+		requests: reg.NewCounterVec("irdesk_http_requests_total", "HTTP requests by route and status.", "route", "code"),
+		duration: reg.NewHistogramVec("irdesk_http_request_duration_seconds", "HTTP request duration by route.", metrics.DefaultBuckets, "route"),
+		origin:   http.NewCrossOriginProtection(),
+	}
+	s.routes = s.routeList()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.method+" "+rt.path, s.adapt(rt))
+	}
+	s.mux.Handle("/", s.adapt(route{path: "/", public: true, h: func(w http.ResponseWriter, r *http.Request) error {
+		return &httpError{status: http.StatusNotFound, detail: "no such endpoint: " + r.Method + " " + r.URL.Path}
+	}}))
+	s.handler = s.middleware(s.mux)
+	return s
+}
+
+// Routes lists "METHOD /path" of every API route, for the OpenAPI check.
+func (s *Server) Routes() []string {
+	out := make([]string, 0, len(s.routes))
+	for _, rt := range s.routes {
+		out = append(out, rt.method+" "+rt.path)
+	}
+	return out
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+type ctxKey int
+
+const (
+	ctxRequestID ctxKey = iota
+	ctxActor
+	ctxSession
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxRequestID).(string)
+	return id
+}
+
+// statusRecorder remembers the status for logs and metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// middleware wraps every request: request id, security headers, panic
+// recovery and the access log. Metrics are per route, in adapt.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := newRequestID()
+		r = r.WithContext(context.WithValue(r.Context(), ctxRequestID, id))
+		rec := &statusRecorder{ResponseWriter: w}
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("panic", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					s.writeError(rec, r, errors.New("panic"))
+				}
+			}
+			s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// adapt turns a route into an http.Handler: authentication, CSRF for
+// cookie sessions, metrics, and the error mapping.
+func (s *Server) adapt(rt route) http.Handler {
+	label := rt.method + " " + rt.path
+	if rt.method == "" {
+		label = "unmatched"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec, _ := w.(*statusRecorder)
+		err := s.serve(w, r, rt)
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+		code := "0"
+		if rec != nil {
+			code = fmt.Sprint(rec.status)
+		}
+		s.requests.Inc(label, code)
+		s.duration.Observe(time.Since(start).Seconds(), label)
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route) error {
+	if !rt.public {
+		ctx, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		r = r.WithContext(ctx)
+	}
+	return rt.h(w, r)
+}
+
+// sessionCookie is the name of the browser session cookie.
+const sessionCookie = "irdesk_session"
+
+// authenticate resolves the bearer token or session cookie. A cookie
+// session must also pass the CSRF checks for anything but a read: the
+// request must be same-origin and carry the session's CSRF token.
+func (s *Server) authenticate(r *http.Request) (context.Context, error) {
+	ctx := r.Context()
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, secret, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+			return nil, fmt.Errorf("%w: use Authorization: Bearer <token>", core.ErrUnauthenticated)
+		}
+		actor, err := s.app.AuthenticateToken(ctx, strings.TrimSpace(secret))
+		if err != nil {
+			return nil, err
+		}
+		return context.WithValue(ctx, ctxActor, actor), nil
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, fmt.Errorf("%w: sign in or send a bearer token", core.ErrUnauthenticated)
+	}
+	actor, sess, err := s.app.AuthenticateSession(ctx, c.Value)
+	if err != nil {
+		return nil, err
+	}
+	if !safeMethod(r.Method) {
+		if err := s.origin.Check(r); err != nil {
+			return nil, fmt.Errorf("%w: cross-origin request refused", core.ErrForbidden)
+		}
+		if r.Header.Get("X-CSRF-Token") != sess.CSRFToken {
+			return nil, fmt.Errorf("%w: missing or wrong X-CSRF-Token header", core.ErrForbidden)
+		}
+	}
+	ctx = context.WithValue(ctx, ctxActor, actor)
+	return context.WithValue(ctx, ctxSession, sess), nil
+}
+
+func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+
+func actorFrom(r *http.Request) app.Actor {
+	a, _ := r.Context().Value(ctxActor).(app.Actor)
+	return a
+}
+
+// decode reads a JSON body into v: at most MaxBodyBytes, one JSON value,
+// no unknown fields, so a typo in a field name is an error rather than a
+// silently ignored change.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return &httpError{status: http.StatusUnsupportedMediaType, detail: "send application/json"}
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &httpError{status: http.StatusRequestEntityTooLarge, detail: fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)}
+		}
+		return badRequest("", "could not read the body")
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return badRequest("", "the body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return badRequest("", "the body has data after the JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var pe *time.ParseError
+	switch {
+	case errors.As(err, &se):
+		return badRequest("", fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se))
+	case errors.As(err, &te):
+		return badRequest(te.Field, fmt.Sprintf("%s must be %s, not %s", fieldName(te.Field), te.Type.String(), te.Value))
+	case errors.As(err, &pe):
+		return badRequest("", "a time is not in RFC 3339 form (2026-11-23T09:30:00+09:00)")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("", "malformed JSON: unexpected end")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no typed error for this one.
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badRequest(f, fmt.Sprintf("unknown field %q", f))
+	default:
+		return badRequest("", "malformed JSON: "+err.Error())
+	}
+}
+
+func fieldName(f string) string {
+	if f == "" {
+		return "the value"
+	}
+	return f
+}
+
+// writeJSON answers with a JSON body.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
