@@ -313,34 +313,35 @@ func reload(ctx context.Context, tx *store.Tx, inc *core.Incident) error {
 	return nil
 }
 
-// Assign makes a user the owner of a phase (the current one by default).
-// Leads assign anyone who works incidents; analysts may take a phase
-// themselves. Assigning someone to a restricted incident makes them a member.
+// Assign makes a user the owner of a phase (the current one by default);
+// an empty user name removes the owner. Leads assign anyone who works
+// incidents; analysts may take a phase themselves. Assigning someone to a
+// restricted incident makes them a member.
 func (app *App) Assign(ctx context.Context, a Actor, key, userName string, phase core.Phase) (*core.Incident, error) {
-	var assignee core.User
-	if userName != "" {
-		u, err := app.store.UserByName(ctx, userName)
-		if errors.Is(err, core.ErrNotFound) {
-			return nil, core.Invalid("user", "no user %q", userName)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if u.Disabled || !u.Role.AtLeastAnalyst() {
-			return nil, core.Invalid("user", "%q cannot be assigned (disabled, or not an analyst, lead or admin)", userName)
-		}
-		assignee = u
-	}
 	allowed := func(inc *core.Incident) error {
 		if a.System || a.User.Role.AtLeastLead() {
 			return nil
 		}
-		if a.User.Role == core.RoleAnalyst && assignee.ID == a.User.ID {
+		if a.User.Role == core.RoleAnalyst && userName == a.User.Name {
 			return nil
 		}
 		return forbidden("only leads and admins assign others")
 	}
 	return app.mutate(ctx, a, key, allowed, func(tx *store.Tx, inc *core.Incident) error {
+		var assignee core.User
+		if userName != "" {
+			u, err := tx.UserByName(ctx, userName)
+			if errors.Is(err, core.ErrNotFound) {
+				return core.Invalid("user", "no user %q", userName)
+			}
+			if err != nil {
+				return err
+			}
+			if u.Disabled || !u.Role.AtLeastAnalyst() {
+				return core.Invalid("user", "%q cannot be assigned (disabled, or not an analyst, lead or admin)", userName)
+			}
+			assignee = u
+		}
 		if phase == "" {
 			phase = inc.Phase
 		}

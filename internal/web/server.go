@@ -68,10 +68,7 @@ func New(a *app.App, log *slog.Logger, reg *metrics.Registry, cfg Config) *Serve
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.adapt(rt))
 	}
-	s.mux.Handle("/", s.adapt(route{path: "/", public: true, h: func(w http.ResponseWriter, r *http.Request) error {
-		return &httpError{status: http.StatusNotFound, detail: "no such endpoint: " + r.Method + " " + r.URL.Path}
-	}}))
-	s.handler = s.middleware(s.mux)
+	s.handler = s.middleware(http.HandlerFunc(s.dispatch))
 	return s
 }
 
@@ -85,6 +82,38 @@ func (s *Server) Routes() []string {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// dispatch routes a request; the mux's own 404 and 405 answers are
+// turned into problem bodies like every other error.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		// Through the mux, not h: only the mux sets r.PathValue.
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	probe := &headerOnly{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if allow := probe.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	status := probe.status
+	if status == 0 || status == http.StatusOK {
+		status = http.StatusNotFound
+	}
+	s.requests.Inc("unmatched", fmt.Sprint(status))
+	s.writeError(w, r, &httpError{status: status, detail: fmt.Sprintf("no endpoint answers %s %s", r.Method, r.URL.Path)})
+}
+
+// headerOnly records what a handler would answer without sending it.
+type headerOnly struct {
+	header http.Header
+	status int
+}
+
+func (h *headerOnly) Header() http.Header         { return h.header }
+func (h *headerOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerOnly) WriteHeader(code int)        { h.status = code }
 
 type ctxKey int
 
@@ -161,9 +190,6 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 // cookie sessions, metrics, and the error mapping.
 func (s *Server) adapt(rt route) http.Handler {
 	label := rt.method + " " + rt.path
-	if rt.method == "" {
-		label = "unmatched"
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec, _ := w.(*statusRecorder)
@@ -230,7 +256,9 @@ func (s *Server) authenticate(r *http.Request) (context.Context, error) {
 	return context.WithValue(ctx, ctxSession, sess), nil
 }
 
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 func actorFrom(r *http.Request) app.Actor {
 	a, _ := r.Context().Value(ctxActor).(app.Actor)
