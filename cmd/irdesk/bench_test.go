@@ -7,8 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/irdesk/irdesk/internal/app"

@@ -25,7 +25,9 @@ func cjk(r rune) bool {
 		r == 'ー' || r == '々' || r == '〆' || r == 'ヶ'
 }
 
-func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) }
+func wordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
 
 // run is a maximal stretch of word characters of one kind.
 type run struct {
