@@ -18,7 +18,7 @@ import (
 // the HTTP API with 16 concurrent clients (b.SetParallelism on 2 cores
 // gives 16 goroutines when GOMAXPROCS is 2... so it is set from that).
 func BenchmarkCreateIncidentHTTP(b *testing.B) {
-	m := startMain(b)
+	m := startMain(b, b.TempDir())
 	_, token, err := m.App.CreateToken(context.Background(), app.SystemActor, "admin", "bench", 0)
 	if err != nil {
 		b.Fatal(err)
@@ -51,21 +51,17 @@ func BenchmarkCreateIncidentHTTP(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "incidents/s")
 }
 
-func startMain(tb testing.TB) *Main {
+func startMain(tb testing.TB, data string) *Main {
 	tb.Helper()
 	m := &Main{
-		Config: Config{Data: tb.TempDir(), Listen: "127.0.0.1:0"},
+		Config: Config{Data: data, Listen: "127.0.0.1:0"},
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Stderr: io.Discard,
 	}
 	if err := m.Run(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			tb.Error(err)
-		}
-	})
+	tb.Cleanup(func() { _ = m.Close() })
 	return m
 }
 

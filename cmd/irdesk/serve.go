@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/irdesk/irdesk/internal/app"
@@ -29,9 +30,11 @@ type Main struct {
 	Store *store.Store
 	App   *app.App
 
-	listener net.Listener
-	http     *http.Server
-	served   chan error
+	listener  net.Listener
+	http      *http.Server
+	served    chan error
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Run opens the database, makes sure an admin exists and starts serving.
@@ -78,8 +81,13 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
 // Close stops accepting requests, lets those in flight finish (up to the
-// shutdown grace), then closes the database.
+// shutdown grace), then closes the database. Calling it again is a no-op.
 func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
 	var errs []error
 	if m.http != nil {
 		grace := m.Config.ShutdownGrace

@@ -1111,8 +1111,10 @@ func testConcurrentWrites(t *testing.T, st *store.Store) {
 	var wg sync.WaitGroup
 	got := make([]string, n)
 	errs := make([]error, n)
+	start := make(chan struct{}) // released at once, so writes share batches
 	for i := range n {
 		wg.Go(func() {
+			<-start
 			inc := &core.Incident{Title: fmt.Sprintf("concurrent %d", i)}
 			if errs[i] = inc.Normalize(); errs[i] != nil {
 				return
@@ -1121,6 +1123,7 @@ func testConcurrentWrites(t *testing.T, st *store.Store) {
 			got[i] = inc.Key
 		})
 	}
+	close(start)
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
@@ -1159,8 +1162,10 @@ func testConcurrentFailures(t *testing.T, st *store.Store) {
 	panics := func(i int) bool { return i%7 == 3 && !fails(i) }
 	var wg sync.WaitGroup
 	errs := make([]error, n)
+	start := make(chan struct{})
 	for i := range n {
 		wg.Go(func() {
+			<-start
 			inc := &core.Incident{Title: fmt.Sprintf("ok %d", i)}
 			if fails(i) || panics(i) {
 				inc.Title = fmt.Sprintf("doomed %d", i)
@@ -1182,6 +1187,7 @@ func testConcurrentFailures(t *testing.T, st *store.Store) {
 			})
 		})
 	}
+	close(start)
 	wg.Wait()
 	ok := 0
 	for i, err := range errs {
