@@ -49,6 +49,8 @@ func BenchmarkCreateIncidentHTTP(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "incidents/s")
+	ws := m.Store.WriteStats()
+	b.ReportMetric(float64(ws.Requests)/float64(ws.Batches), "writes/commit")
 }
 
 func startMain(tb testing.TB, data string) *Main {

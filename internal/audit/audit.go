@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/irdesk/irdesk/internal/core"
@@ -16,39 +17,48 @@ import (
 // Genesis is the prev_hash of the first event.
 const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// canonical is the exact byte form that is hashed. Field order is fixed by
-// the struct; times are UTC with microseconds, the precision the database
-// keeps; the payload is compacted so whitespace cannot matter.
-type canonical struct {
-	ID         int64           `json:"id"`
-	Time       string          `json:"time"`
-	ActorID    int64           `json:"actor_id"`
-	Actor      string          `json:"actor"`
-	IncidentID int64           `json:"incident_id"`
-	Type       string          `json:"type"`
-	Payload    json.RawMessage `json:"payload"`
-}
-
-// TimeFormat is the canonical time form inside a hashed event.
+// TimeFormat is the canonical time form inside a hashed event: UTC with
+// microseconds, the precision the database keeps.
 const TimeFormat = "2006-01-02T15:04:05.000000Z"
 
-// Canonical returns the bytes of ev that the hash covers.
+// Canonical returns the bytes of ev that the hash covers:
+//
+//	{"id":N,"time":"...","actor_id":N,"actor":"...","incident_id":N,"type":"...","payload":{...}}
+//
+// with the fields in this order and the payload compacted, so whitespace
+// cannot matter. It is written by hand rather than through a struct and
+// json.Marshal, which would scan the payload a second time.
 func Canonical(ev *core.Event) ([]byte, error) {
-	var payload bytes.Buffer
+	b := make([]byte, 0, 160+len(ev.Payload))
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, ev.ID, 10)
+	b = append(b, `,"time":"`...)
+	b = ev.Time.UTC().Truncate(time.Microsecond).AppendFormat(b, TimeFormat)
+	b = append(b, `","actor_id":`...)
+	b = strconv.AppendInt(b, ev.ActorID, 10)
+	b = append(b, `,"actor":`...)
+	b = appendJSONString(b, ev.Actor)
+	b = append(b, `,"incident_id":`...)
+	b = strconv.AppendInt(b, ev.IncidentID, 10)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, ev.Type)
+	b = append(b, `,"payload":`...)
 	if len(ev.Payload) == 0 {
-		payload.WriteString("{}")
-	} else if err := json.Compact(&payload, ev.Payload); err != nil {
-		return nil, fmt.Errorf("event %d payload: %w", ev.ID, err)
+		b = append(b, "{}"...)
+	} else {
+		buf := bytes.NewBuffer(b)
+		if err := json.Compact(buf, ev.Payload); err != nil {
+			return nil, fmt.Errorf("event %d payload: %w", ev.ID, err)
+		}
+		b = buf.Bytes()
 	}
-	return json.Marshal(canonical{
-		ID:         ev.ID,
-		Time:       ev.Time.UTC().Truncate(time.Microsecond).Format(TimeFormat),
-		ActorID:    ev.ActorID,
-		Actor:      ev.Actor,
-		IncidentID: ev.IncidentID,
-		Type:       ev.Type,
-		Payload:    payload.Bytes(),
-	})
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as encoding/json would write it.
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
 }
 
 // Hash returns SHA-256(prevHash || canonical(ev)) in hex.

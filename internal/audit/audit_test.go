@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -97,5 +99,39 @@ func TestCanonicalIgnoresPayloadWhitespace(t *testing.T) {
 	}
 	if _, err := Hash(Genesis, &core.Event{Payload: []byte("{not json")}); err == nil {
 		t.Fatal("a malformed payload hashed without error")
+	}
+}
+
+// The hand-written canonical form is json.Marshal of the fields in order,
+// with the payload as json.Compact leaves it (no HTML escaping).
+func TestCanonicalMatchesMarshal(t *testing.T) {
+	type canonical struct {
+		ID         int64           `json:"id"`
+		Time       string          `json:"time"`
+		ActorID    int64           `json:"actor_id"`
+		Actor      string          `json:"actor"`
+		IncidentID int64           `json:"incident_id"`
+		Type       string          `json:"type"`
+		Payload    json.RawMessage `json:"payload"`
+	}
+	for _, ev := range []core.Event{
+		{ID: 1, Time: time.Date(2026, 1, 2, 3, 4, 5, 6789, time.FixedZone("JST", 9*3600)), Actor: "山田 <x@y>\"\\\u2028", Type: "t&<>", Payload: []byte(`{ "a" : [1, 2 ], "b":"</script>"}`)},
+		{ID: 99, Time: time.Unix(0, 0), ActorID: 5, IncidentID: 7, Actor: "", Type: "x", Payload: nil},
+	} {
+		got, err := Canonical(&ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compact bytes.Buffer
+		p := ev.Payload
+		if len(p) == 0 {
+			p = []byte("{}")
+		}
+		_ = json.Compact(&compact, p)
+		head, _ := json.Marshal(canonical{ev.ID, ev.Time.UTC().Truncate(time.Microsecond).Format(TimeFormat), ev.ActorID, ev.Actor, ev.IncidentID, ev.Type, json.RawMessage("0")})
+		want := append(bytes.TrimSuffix(head, []byte("0}")), append(compact.Bytes(), '}')...)
+		if !bytes.Equal(got, want) {
+			t.Errorf("canonical\n got %s\nwant %s", got, want)
+		}
 	}
 }

@@ -331,14 +331,9 @@ func (r reader) CountIncidentsByPhase(ctx context.Context, scope Scope) (map[cor
 // NextIncidentKey takes the next key of the year. A transaction that rolls
 // back gives its number back, so the sequence has no gaps.
 func (tx *Tx) NextIncidentKey(ctx context.Context, year int) (string, error) {
-	row, err := tx.queryRow(ctx, `INSERT INTO incident_keys (year, last_seq) VALUES (?, 1)
-		ON CONFLICT (year) DO UPDATE SET last_seq = incident_keys.last_seq + 1 RETURNING last_seq`, year)
+	seq, err := tx.w.nextKeySeq(ctx, year)
 	if err != nil {
 		return "", err
-	}
-	var seq int64
-	if err := row.Scan(&seq); err != nil {
-		return "", fmt.Errorf("next incident key: %w", err)
 	}
 	return core.IncidentKey(year, seq), nil
 }

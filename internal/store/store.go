@@ -169,9 +169,12 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // InTx runs fn in a write transaction and returns once it is durably
 // committed (or failed). Concurrent calls are group-committed: they share
-// one database transaction and one fsync, each in its own savepoint, so
-// one call's failure rolls back only that call's changes. fn may run
-// after ctx is done only if it had already started.
+// one database transaction and one fsync, and one call's failure rolls
+// back only that call's changes. To get there, fn may run more than once
+// (when another call in its batch fails, the batch is rolled back and run
+// again), so fn must only assign to variables outside it, never
+// accumulate into them. fn may run after ctx is done only if it had
+// already started.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.w.do(ctx, fn)
 }
