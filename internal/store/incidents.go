@@ -109,6 +109,17 @@ func scanIncident(sc scanner) (*core.Incident, error) {
 type reader struct {
 	q *stmtCache
 	d dialect
+	// detached statements ignore cancellation: inside a write batch, a
+	// client that hangs up must not interrupt the shared connection while
+	// other requests' statements run on it.
+	detached bool
+}
+
+func (r reader) ctx(ctx context.Context) context.Context {
+	if r.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 func (r reader) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -116,7 +127,7 @@ func (r reader) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	return st.QueryContext(r.ctx(ctx), args...)
 }
 
 func (r reader) queryRow(ctx context.Context, query string, args ...any) (*sql.Row, error) {
@@ -124,7 +135,7 @@ func (r reader) queryRow(ctx context.Context, query string, args ...any) (*sql.R
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryRowContext(ctx, args...), nil
+	return st.QueryRowContext(r.ctx(ctx), args...), nil
 }
 
 // GetIncident returns the incident with the key, with its phase history,

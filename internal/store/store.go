@@ -63,13 +63,22 @@ const DBFileName = "irdesk.db"
 // first so the pragmas after it wait for a lock instead of failing;
 // synchronous=FULL fsyncs the WAL at every commit, so an acknowledged
 // write survives a power loss.
-func sqliteDSN(path string, readOnly bool) string {
+func sqliteDSN(path string, role connRole) string {
 	q := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
-	if readOnly {
+	switch role {
+	case readerConn:
 		q += "&_pragma=query_only(1)"
 	}
 	return "file:" + filepath.ToSlash(path) + "?" + q
 }
+
+type connRole int
+
+const (
+	plainConn connRole = iota
+	readerConn
+	writerConn
+)
 
 // OpenSQLite opens (creating if needed) the database in dataDir and brings
 // its schema up to date.
@@ -87,7 +96,7 @@ func OpenSQLite(ctx context.Context, dataDir string, opts Options) (*Store, erro
 		opts.Readers = 8
 	}
 	path := filepath.Join(dataDir, DBFileName)
-	writeDB, err := sql.Open("sqlite", sqliteDSN(path, false))
+	writeDB, err := sql.Open("sqlite", sqliteDSN(path, writerConn))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -111,7 +120,7 @@ func OpenSQLite(ctx context.Context, dataDir string, opts Options) (*Store, erro
 	if _, err := migrate(ctx, conn, s.d, micros(opts.Now())); err != nil {
 		return fail(err)
 	}
-	s.readDB, err = sql.Open("sqlite", sqliteDSN(path, true))
+	s.readDB, err = sql.Open("sqlite", sqliteDSN(path, readerConn))
 	if err != nil {
 		return fail(fmt.Errorf("open database: %w", err))
 	}
@@ -131,7 +140,7 @@ func Migrate(ctx context.Context, dataDir string, now time.Time) ([]string, erro
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(dataDir, DBFileName), false))
+	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(dataDir, DBFileName), plainConn))
 	if err != nil {
 		return nil, err
 	}
@@ -209,11 +218,11 @@ func (tx *Tx) Now() time.Time { return tx.now }
 
 // exec runs a write statement.
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := tx.q.prepare(ctx, query)
+	st, err := tx.q.prepare(ctx, tx.d.rebind(query))
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(ctx, args...)
+	return st.ExecContext(tx.ctx(ctx), args...)
 }
 
 // stmtCache prepares each query once per pool or connection: at thousands

@@ -261,7 +261,7 @@ func (w *writer) run(r *writeReq) (fts []ftsWrite, err error) {
 			err = fmt.Errorf("panic in write transaction: %v\n%s", p, debug.Stack())
 		}
 	}()
-	tx := &Tx{reader: reader{q: w.stmts, d: w.d}, now: w.tick(), w: w}
+	tx := &Tx{reader: reader{q: w.stmts, d: w.d, detached: true}, now: w.tick(), w: w}
 	err = r.fn(tx)
 	return tx.fts, err
 }

@@ -87,7 +87,7 @@ func slugFor(status int) string {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
 	p.RequestID = requestID(r.Context())
-	if p.Status >= 500 {
+	if p.Status >= 500 && !errors.Is(err, context.Canceled) {
 		s.log.Error("request failed", "request_id", p.RequestID, "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
 		s.log.Debug("request refused", "request_id", p.RequestID, "status", p.Status, "err", err)
