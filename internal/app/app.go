@@ -35,6 +35,7 @@ type App struct {
 	// token per touchEvery: a write per request would halve the ingest rate.
 	tokenUseMu sync.Mutex
 	tokenUse   map[int64]time.Time
+	tokens     tokenCache
 }
 
 const touchEvery = 5 * time.Minute

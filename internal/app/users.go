@@ -103,6 +103,7 @@ func (app *App) SetUserDisabled(ctx context.Context, a Actor, name string, disab
 	if !a.System && u.ID == a.User.ID {
 		return core.Conflict("you cannot disable yourself")
 	}
+	defer app.tokens.reset()
 	return app.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.SetUserDisabled(ctx, u.ID, disabled); err != nil {
 			return err
@@ -172,6 +173,7 @@ func (app *App) RevokeToken(ctx context.Context, a Actor, tokenID int64) error {
 			return fmt.Errorf("token %d: %w", tokenID, core.ErrNotFound)
 		}
 	}
+	defer app.tokens.reset()
 	return app.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.RevokeToken(ctx, tokenID); err != nil {
 			return err
@@ -202,14 +204,18 @@ func (app *App) ListTokens(ctx context.Context, a Actor, userName string) ([]cor
 
 // AuthenticateToken resolves an API token secret to its user.
 func (app *App) AuthenticateToken(ctx context.Context, secret string) (Actor, error) {
-	t, u, err := app.store.TokenUserByHash(ctx, auth.HashSecret(secret))
+	hash := auth.HashSecret(secret)
+	now := app.now()
+	if a, ok := app.tokens.get(hash, now); ok {
+		return a, nil
+	}
+	t, u, err := app.store.TokenUserByHash(ctx, hash)
 	if errors.Is(err, core.ErrNotFound) {
 		return Actor{}, fmt.Errorf("%w: unknown token", core.ErrUnauthenticated)
 	}
 	if err != nil {
 		return Actor{}, err
 	}
-	now := app.now()
 	if t.RevokedAt != nil || t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
 		return Actor{}, fmt.Errorf("%w: token revoked or expired", core.ErrUnauthenticated)
 	}
@@ -217,7 +223,9 @@ func (app *App) AuthenticateToken(ctx context.Context, secret string) (Actor, er
 		return Actor{}, fmt.Errorf("%w: user disabled", core.ErrUnauthenticated)
 	}
 	app.touchToken(ctx, t.ID, now)
-	return Actor{User: u, TokenID: t.ID}, nil
+	a := Actor{User: u, TokenID: t.ID}
+	app.tokens.put(hash, a, now, t.ExpiresAt)
+	return a, nil
 }
 
 func (app *App) touchToken(ctx context.Context, tokenID int64, now time.Time) {

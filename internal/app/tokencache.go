@@ -1,0 +1,57 @@
+package app
+
+import (
+	"sync"
+	"time"
+)
+
+// tokenCacheTTL bounds how long a revocation made by another process (the
+// CLI, another node) can go unnoticed. Revocations and lock-outs made
+// through this process clear the cache at once.
+const tokenCacheTTL = 2 * time.Second
+
+// tokenCacheMax bounds the cache; when full it is simply emptied.
+const tokenCacheMax = 10_000
+
+// tokenCache remembers recently verified API tokens: looking one up costs a
+// database read on every request, a noticeable share of an alert or
+// incident ingest.
+type tokenCache struct {
+	mu      sync.Mutex
+	entries map[string]tokenCacheEntry // by secret hash
+}
+
+type tokenCacheEntry struct {
+	actor   Actor
+	expires time.Time
+}
+
+func (c *tokenCache) get(hash string, now time.Time) (Actor, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[hash]
+	if !ok || !now.Before(e.expires) {
+		return Actor{}, false
+	}
+	return e.actor, true
+}
+
+func (c *tokenCache) put(hash string, a Actor, now time.Time, tokenExpires *time.Time) {
+	expires := now.Add(tokenCacheTTL)
+	if tokenExpires != nil && tokenExpires.Before(expires) {
+		expires = *tokenExpires
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= tokenCacheMax {
+		c.entries = map[string]tokenCacheEntry{}
+	}
+	c.entries[hash] = tokenCacheEntry{actor: a, expires: expires}
+}
+
+// reset forgets everything, after any change to tokens or users.
+func (c *tokenCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = nil
+}
