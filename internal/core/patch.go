@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -127,6 +128,9 @@ func (p *IncidentPatch) Apply(inc *Incident) ([]Change, error) {
 	if p.Title.Set && p.Title.Null {
 		return nil, Invalid("title", "is required")
 	}
+	// Compare what Normalize will store, so the audit never records a
+	// change that is only surrounding blanks.
+	p.Title.Value = strings.TrimSpace(p.Title.Value)
 	str("title", &inc.Title, p.Title)
 	str("description", &inc.Description, p.Description)
 	if p.Category.Set {
@@ -176,9 +180,9 @@ func (p *IncidentPatch) Apply(inc *Incident) ([]Change, error) {
 	integer("impact", &inc.Impact, p.Impact)
 	integer("urgency", &inc.Urgency, p.Urgency)
 	if p.AffectedSystems.Set {
-		next := p.AffectedSystems.Value
-		if next == nil {
-			next = []string{}
+		next := make([]string, len(p.AffectedSystems.Value))
+		for i, v := range p.AffectedSystems.Value {
+			next[i] = strings.TrimSpace(v)
 		}
 		if !reflect.DeepEqual(inc.AffectedSystems, next) {
 			changes = append(changes, Change{"affected_systems", inc.AffectedSystems, next})
