@@ -107,3 +107,6 @@ func appendEvent(ctx context.Context, tx *store.Tx, a Actor, typ string, inciden
 
 // Ping reports whether the database answers.
 func (app *App) Ping(ctx context.Context) error { return app.store.Ping(ctx) }
+
+// WriteStats reports the store's group-commit counters, for /metrics.
+func (app *App) WriteStats() store.WriteStats { return app.store.WriteStats() }

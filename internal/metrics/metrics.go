@@ -186,3 +186,18 @@ func formatFloat(f float64) string {
 	}
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
+
+// funcMetric reads its value when scraped, for counts kept elsewhere.
+type funcMetric struct {
+	name, help, kind string
+	fn               func() float64
+}
+
+func (f *funcMetric) write(w io.Writer) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", f.name, f.help, f.name, f.kind, f.name, f.fn())
+}
+
+// NewCounterFunc registers a counter whose value fn returns.
+func (r *Registry) NewCounterFunc(name, help string, fn func() float64) {
+	r.add(&funcMetric{name: name, help: help, kind: "counter", fn: fn})
+}

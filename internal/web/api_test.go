@@ -231,3 +231,44 @@ func TestSessionAndCSRF(t *testing.T) {
 		t.Errorf("read after logout: %d", r.StatusCode)
 	}
 }
+
+func TestHealthAndMetrics(t *testing.T) {
+	env := newTestEnv(t)
+	env.mustCreate("analyst", map[string]any{"title": "metrics"})
+	for path, want := range map[string]string{
+		"/healthz": `"ok"`, "/readyz": `"ready"`,
+		"/metrics": "irdesk_http_requests_total{route=\"POST /api/v1/incidents\",code=\"201\"} 1",
+	} {
+		r := env.call("", "GET", path, nil)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), want) {
+			t.Errorf("%s: %d %s", path, r.status, r.body)
+		}
+	}
+	r := env.call("", "GET", "/metrics", nil)
+	for _, want := range []string{"irdesk_store_commits_total ", "irdesk_store_write_requests_total ", "go_goroutines "} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(string(r.body), env.tokens["analyst"]) {
+		t.Error("a token appears in /metrics")
+	}
+}
+
+// A node whose database is gone answers /readyz 503, so a load balancer
+// stops sending it traffic; /healthz still says the process lives.
+func TestReadyzWithoutDatabase(t *testing.T) {
+	env := newTestEnv(t)
+	if err := env.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := env.call("", "GET", "/readyz", nil); r.status != http.StatusServiceUnavailable {
+		t.Errorf("/readyz: %d %s", r.status, r.body)
+	}
+	if r := env.call("", "GET", "/healthz", nil); r.status != http.StatusOK {
+		t.Errorf("/healthz: %d", r.status)
+	}
+	if r := env.call("analyst", "POST", "/api/v1/incidents", `{"title":"x"}`); r.status < 500 || r.header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("write without database: %d %s", r.status, r.body)
+	}
+}

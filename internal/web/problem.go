@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/irdesk/irdesk/internal/core"
+	"github.com/irdesk/irdesk/internal/store"
 )
 
 // Problem is an RFC 9457 problem detail.
@@ -55,6 +56,8 @@ func problemFor(err error) Problem {
 		return Problem{Type: problemBase + "forbidden", Title: "Forbidden", Status: http.StatusForbidden, Detail: err.Error()}
 	case errors.Is(err, core.ErrUnauthenticated):
 		return Problem{Type: problemBase + "unauthenticated", Title: "Unauthenticated", Status: http.StatusUnauthorized, Detail: err.Error()}
+	case errors.Is(err, store.ErrClosed):
+		return Problem{Type: problemBase + "unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable, Detail: "the server is shutting down; retry on another node or in a moment"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return Problem{Type: problemBase + "unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable, Detail: "the request timed out or was cancelled"}
 	default:

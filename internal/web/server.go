@@ -64,6 +64,12 @@ func New(a *app.App, log *slog.Logger, reg *metrics.Registry, cfg Config) *Serve
 		duration: reg.NewHistogramVec("irdesk_http_request_duration_seconds", "HTTP request duration by route.", metrics.DefaultBuckets, "route"),
 		origin:   http.NewCrossOriginProtection(),
 	}
+	if a != nil {
+		reg.NewCounterFunc("irdesk_store_commits_total", "Write transactions committed (each carries one or more requests).",
+			func() float64 { return float64(a.WriteStats().Batches) })
+		reg.NewCounterFunc("irdesk_store_write_requests_total", "Write requests handed to the store.",
+			func() float64 { return float64(a.WriteStats().Requests) })
+	}
 	s.routes = s.routeList()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.adapt(rt))
