@@ -44,6 +44,9 @@ type Options struct {
 	MaxBatch int
 	// Readers is the size of the read connection pool.
 	Readers int
+	// WALLimit is the WAL size past which the writer restarts the WAL
+	// (default 64 MiB).
+	WALLimit int64
 }
 
 // Store is an open database.
@@ -95,6 +98,9 @@ func OpenSQLite(ctx context.Context, dataDir string, opts Options) (*Store, erro
 	if opts.Readers <= 0 {
 		opts.Readers = 8
 	}
+	if opts.WALLimit <= 0 {
+		opts.WALLimit = defaultWALLimit
+	}
 	path := filepath.Join(dataDir, DBFileName)
 	writeDB, err := sql.Open("sqlite", sqliteDSN(path, writerConn))
 	if err != nil {
@@ -127,7 +133,7 @@ func OpenSQLite(ctx context.Context, dataDir string, opts Options) (*Store, erro
 	s.readDB.SetMaxOpenConns(opts.Readers)
 	s.readDB.SetMaxIdleConns(opts.Readers)
 	s.reader = reader{q: &stmtCache{db: s.readDB}, d: s.d}
-	s.w, err = newWriter(ctx, conn, s.d, opts)
+	s.w, err = newWriter(ctx, conn, s.d, opts, path+"-wal")
 	if err != nil {
 		return fail(err)
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +42,9 @@ type writer struct {
 	// once under the write lock and written back before the commit, so a
 	// batch of creates costs one read and one write instead of one upsert each.
 	keySeq map[int]int64
+	// walPath is the WAL file, watched for growth; empty to never check.
+	walPath  string
+	walLimit int64
 
 	batches  atomic.Int64
 	requests atomic.Int64
@@ -50,7 +55,7 @@ type writer struct {
 	closed  bool
 }
 
-func newWriter(ctx context.Context, conn *sql.Conn, d dialect, opts Options) (*writer, error) {
+func newWriter(ctx context.Context, conn *sql.Conn, d dialect, opts Options, walPath string) (*writer, error) {
 	head, err := loadHead(ctx, conn)
 	if err != nil {
 		return nil, fmt.Errorf("read audit head: %w", err)
@@ -66,6 +71,8 @@ func newWriter(ctx context.Context, conn *sql.Conn, d dialect, opts Options) (*w
 		stopped:  make(chan struct{}),
 		head:     head,
 		keySeq:   map[int]int64{},
+		walPath:  walPath,
+		walLimit: opts.WALLimit,
 	}
 	go w.loop()
 	return w, nil
@@ -148,6 +155,11 @@ func (w *writer) runBatch(batch []*writeReq) {
 	w.batches.Add(1)
 	w.requests.Add(int64(len(batch)))
 	results := make([]error, len(batch))
+	// A request whose caller gave up before it started is skipped; once
+	// started, it runs to the end, also when the batch is run again.
+	for i, r := range batch {
+		results[i] = r.ctx.Err()
+	}
 	// Most batches have no failing request, so the first attempt runs them
 	// without savepoints, which cost two statements per request. If one
 	// fails, the whole transaction is rolled back and the others run again,
@@ -158,6 +170,29 @@ func (w *writer) runBatch(batch []*writeReq) {
 	for i, r := range batch {
 		r.done <- results[i]
 	}
+	w.maybeCheckpoint()
+}
+
+// Checkpointing: SQLite's automatic checkpoint copies the WAL into the
+// database but cannot start the WAL over while readers keep reading, so
+// under steady reads the WAL grows without bound. Every so many batches
+// the writer looks at the WAL's size and, past the limit, runs a RESTART
+// checkpoint, which waits only for readers of older snapshots (queries
+// take milliseconds) and lets the next batch write the WAL from its start.
+const (
+	walCheckEvery   = 64
+	defaultWALLimit = 64 << 20
+)
+
+func (w *writer) maybeCheckpoint() {
+	if w.walPath == "" || w.batches.Load()%walCheckEvery != 0 {
+		return
+	}
+	fi, err := os.Stat(w.walPath)
+	if err != nil || fi.Size() < w.walLimit {
+		return
+	}
+	_, _ = w.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)")
 }
 
 // attempt runs the requests whose result is still nil in one transaction
@@ -191,10 +226,6 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 		if results[i] != nil {
 			continue
 		}
-		if err := r.ctx.Err(); err != nil {
-			results[i] = err
-			continue
-		}
 		before := w.head
 		seqBefore := maps.Clone(w.keySeq)
 		if savepoints {
@@ -208,7 +239,8 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 			if !savepoints {
 				_ = w.exec("ROLLBACK")
 				w.head = startHead
-				return true
+				// Run the batch again only if others are waiting in it.
+				return slices.Contains(results, nil)
 			}
 			w.head = before
 			w.keySeq = seqBefore
