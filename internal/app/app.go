@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -36,6 +37,13 @@ type App struct {
 	tokenUseMu sync.Mutex
 	tokenUse   map[int64]time.Time
 	tokens     tokenCache
+
+	// hashSlots bounds the password hashes running at once: each takes
+	// PasswordParams.Memory, and logins are open to anyone on the network.
+	hashSlots chan struct{}
+	// dummyHash is checked against when there is no real hash, so a login
+	// for an unknown or disabled user costs what a real one does.
+	dummyHash string
 }
 
 const touchEvery = 5 * time.Minute
@@ -51,7 +59,25 @@ func New(st *store.Store, log *slog.Logger, now func() time.Time, cfg Config) *A
 	if cfg.PasswordParams.Time == 0 {
 		cfg.PasswordParams = auth.DefaultParams
 	}
-	return &App{store: st, log: log, now: now, cfg: cfg, tokenUse: map[int64]time.Time{}}
+	dummy, err := auth.HashPassword("no user has this password", cfg.PasswordParams)
+	if err != nil {
+		panic(fmt.Sprintf("argon2id: %v", err)) // only fails if the OS has no randomness
+	}
+	return &App{store: st, log: log, now: now, cfg: cfg, tokenUse: map[int64]time.Time{},
+		hashSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))), dummyHash: dummy}
+}
+
+// hashing runs fn, a password hash, when a slot is free. It waits for
+// one as long as ctx allows.
+func (app *App) hashing(ctx context.Context, fn func()) error {
+	select {
+	case app.hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-app.hashSlots }()
+	fn()
+	return nil
 }
 
 // Actor is who is acting: a signed-in user, a token's user, or the system

@@ -115,8 +115,8 @@ func TestSessionExpiryAndLoginAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	after, _ := a.VerifyAudit(ctx)
-	if after-before != 2 { // one failed login of a real user, one login
-		t.Errorf("%d audit events for the logins, want 2", after-before)
+	if after-before != 3 { // two failed logins (a real and an unknown user), one login
+		t.Errorf("%d audit events for the logins, want 3", after-before)
 	}
 	if _, _, err := a.AuthenticateSession(ctx, secret); err != nil {
 		t.Fatalf("fresh session: %v", err)
@@ -166,5 +166,47 @@ func TestReporterCannotJudge(t *testing.T) {
 	}
 	if inc.Reporter != "hanako" || inc.Severity != core.S3 || inc.Priority != core.P3 || inc.Phase != core.PhaseDetect {
 		t.Errorf("report: %+v", inc)
+	}
+}
+
+// A token revoked through the app is refused from the moment RevokeToken
+// returns, even while other requests are authenticating with it.
+func TestRevokeBeatsTokenCache(t *testing.T) {
+	ctx := context.Background()
+	a, _ := newApp(t, time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))
+	if _, _, err := a.CreateUser(ctx, SystemActor, NewUser{Name: "tool", Role: core.RoleAnalyst}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 20 {
+		tok, secret, err := a.CreateToken(ctx, SystemActor, "tool", "edr", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						_, _ = a.AuthenticateToken(ctx, secret)
+					}
+				}
+			}()
+		}
+		if err := a.RevokeToken(ctx, SystemActor, tok.ID); err != nil {
+			t.Fatal(err)
+		}
+		for range 50 {
+			if _, err := a.AuthenticateToken(ctx, secret); err == nil {
+				t.Fatalf("round %d: a revoked token was accepted after RevokeToken returned", round)
+			}
+		}
+		close(stop)
+		wg.Wait()
 	}
 }

@@ -53,7 +53,13 @@ func (n *NewIncident) responderOnly() string {
 // reports; analysts and up open incidents with every field; viewers cannot.
 func (app *App) CreateIncident(ctx context.Context, a Actor, in NewIncident) (*core.Incident, error) {
 	switch {
-	case a.System || a.User.Role.AtLeastAnalyst():
+	case a.System || a.User.Role.AtLeastLead():
+	case a.User.Role == core.RoleAnalyst:
+		// The same rule as for changing them later: who may see an
+		// incident, and whether it counts, is for leads to decide.
+		if in.Restricted || in.Exercise {
+			return nil, forbidden("only leads and admins open restricted or exercise incidents")
+		}
 	case a.User.Role == core.RoleReporter:
 		if f := in.responderOnly(); f != "" {
 			return nil, fmt.Errorf("%w: %s is set by the response team, not in a report", core.ErrForbidden, f)
@@ -328,6 +334,7 @@ func (app *App) Assign(ctx context.Context, a Actor, key, userName string, phase
 		return forbidden("only leads and admins assign others")
 	}
 	return app.mutate(ctx, a, key, allowed, func(tx *store.Tx, inc *core.Incident) error {
+		phase := phase // fn may run again: never change what it captured
 		var assignee core.User
 		if userName != "" {
 			u, err := tx.UserByName(ctx, userName)

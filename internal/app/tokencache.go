@@ -19,6 +19,9 @@ const tokenCacheMax = 10_000
 type tokenCache struct {
 	mu      sync.Mutex
 	entries map[string]tokenCacheEntry // by secret hash
+	// gen counts resets. A lookup that started before a reset must not
+	// store what it read: the token may have been revoked in between.
+	gen uint64
 }
 
 type tokenCacheEntry struct {
@@ -36,13 +39,23 @@ func (c *tokenCache) get(hash string, now time.Time) (Actor, bool) {
 	return e.actor, true
 }
 
-func (c *tokenCache) put(hash string, a Actor, now time.Time, tokenExpires *time.Time) {
+// generation is read before the database lookup whose result put stores.
+func (c *tokenCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+func (c *tokenCache) put(gen uint64, hash string, a Actor, now time.Time, tokenExpires *time.Time) {
 	expires := now.Add(tokenCacheTTL)
 	if tokenExpires != nil && tokenExpires.Before(expires) {
 		expires = *tokenExpires
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.entries == nil || len(c.entries) >= tokenCacheMax {
 		c.entries = map[string]tokenCacheEntry{}
 	}
@@ -54,4 +67,5 @@ func (c *tokenCache) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries = nil
+	c.gen++
 }

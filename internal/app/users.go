@@ -49,12 +49,16 @@ func (app *App) CreateUser(ctx context.Context, a Actor, in NewUser) (core.User,
 	} else if len([]rune(password)) < auth.MinPasswordLen {
 		return core.User{}, "", core.Invalid("password", "must have at least %d characters", auth.MinPasswordLen)
 	}
-	hash, err := auth.HashPassword(password, app.cfg.PasswordParams)
-	if err != nil {
+	var hash string
+	var hashErr error
+	if err := app.hashing(ctx, func() { hash, hashErr = auth.HashPassword(password, app.cfg.PasswordParams) }); err != nil {
 		return core.User{}, "", err
 	}
+	if hashErr != nil {
+		return core.User{}, "", hashErr
+	}
 	u := core.User{Name: in.Name, DisplayName: in.DisplayName, Email: in.Email, Role: in.Role}
-	err = app.store.InTx(ctx, func(tx *store.Tx) error {
+	err := app.store.InTx(ctx, func(tx *store.Tx) error {
 		u.CreatedAt = tx.Now()
 		if err := tx.CreateUser(ctx, &u, hash); err != nil {
 			return err
@@ -209,6 +213,7 @@ func (app *App) AuthenticateToken(ctx context.Context, secret string) (Actor, er
 	if a, ok := app.tokens.get(hash, now); ok {
 		return a, nil
 	}
+	gen := app.tokens.generation()
 	t, u, err := app.store.TokenUserByHash(ctx, hash)
 	if errors.Is(err, core.ErrNotFound) {
 		return Actor{}, fmt.Errorf("%w: unknown token", core.ErrUnauthenticated)
@@ -224,7 +229,7 @@ func (app *App) AuthenticateToken(ctx context.Context, secret string) (Actor, er
 	}
 	app.touchToken(ctx, t.ID, now)
 	a := Actor{User: u, TokenID: t.ID}
-	app.tokens.put(hash, a, now, t.ExpiresAt)
+	app.tokens.put(gen, hash, a, now, t.ExpiresAt)
 	return a, nil
 }
 
@@ -249,22 +254,34 @@ func (app *App) touchToken(ctx context.Context, tokenID int64, now time.Time) {
 // name or password is wrong, and are audited.
 func (app *App) Login(ctx context.Context, name, password string) (secret string, sess store.Session, u core.User, err error) {
 	fail := fmt.Errorf("%w: wrong user name or password", core.ErrUnauthenticated)
-	u, err = app.store.UserByName(ctx, strings.ToLower(strings.TrimSpace(name)))
-	if errors.Is(err, core.ErrNotFound) {
-		// Hash anyway so a missing user takes as long as a wrong password.
-		_, _ = auth.HashPassword(password, app.cfg.PasswordParams)
+	name = strings.ToLower(strings.TrimSpace(name))
+	if len(name) > 200 || len(password) > 1024 {
 		return "", store.Session{}, core.User{}, fail
 	}
-	if err != nil {
+	u, err = app.store.UserByName(ctx, name)
+	known := err == nil
+	if err != nil && !errors.Is(err, core.ErrNotFound) {
 		return "", store.Session{}, core.User{}, err
 	}
-	hash, err := app.store.PasswordHash(ctx, u.ID)
-	if err != nil {
+	hash := ""
+	if known {
+		if hash, err = app.store.PasswordHash(ctx, u.ID); err != nil {
+			return "", store.Session{}, core.User{}, err
+		}
+	}
+	// Every attempt costs one hash and one audit write, whether the user
+	// exists, is disabled or has no password, so timing tells nothing.
+	usable := known && !u.Disabled && hash != ""
+	if !usable {
+		hash = app.dummyHash
+	}
+	var checkErr error
+	if err := app.hashing(ctx, func() { checkErr = auth.CheckPassword(password, hash) }); err != nil {
 		return "", store.Session{}, core.User{}, err
 	}
-	if u.Disabled || hash == "" || auth.CheckPassword(password, hash) != nil {
+	if !usable || checkErr != nil {
 		_ = app.store.InTx(ctx, func(tx *store.Tx) error {
-			return appendEvent(ctx, tx, SystemActor, core.EvLoginFailed, 0, map[string]any{"user": u.Name})
+			return appendEvent(ctx, tx, SystemActor, core.EvLoginFailed, 0, map[string]any{"user": name, "known": known})
 		})
 		return "", store.Session{}, core.User{}, fail
 	}

@@ -192,3 +192,38 @@ func TestRestrictedHiddenFromListsAndSearch(t *testing.T) {
 		}
 	}
 }
+
+// Opening an incident as restricted or as an exercise is a lead's call,
+// as changing those flags is.
+func TestCreateRestrictedNeedsLead(t *testing.T) {
+	env := newTestEnv(t)
+	for _, tc := range []struct {
+		as     string
+		body   string
+		status int
+	}{
+		{"analyst", `{"title":"x","restricted":true}`, 403},
+		{"analyst", `{"title":"x","exercise":true}`, 403},
+		{"reporter", `{"title":"x","restricted":true}`, 403},
+		{"viewer", `{"title":"x"}`, 403},
+		{"lead", `{"title":"内部不正の疑い","restricted":true}`, 201},
+		{"lead", `{"title":"机上訓練","exercise":true}`, 201},
+		{"analyst", `{"title":"x"}`, 201},
+	} {
+		r := env.call(tc.as, "POST", "/api/v1/incidents", tc.body)
+		if r.status != tc.status {
+			t.Errorf("%s %s: %d, want %d: %s", tc.as, tc.body, r.status, tc.status, r.body)
+		}
+	}
+	// The lead who restricted it stays a member and so keeps seeing it.
+	var list incidentList
+	env.call("lead", "GET", "/api/v1/incidents?q=内部不正", nil).json(t, &list)
+	if len(list.Items) != 1 || !list.Items[0].Restricted {
+		t.Fatalf("lead's own restricted incident: %+v", list.Items)
+	}
+	var members struct{ Items []core.User }
+	env.call("lead", "GET", "/api/v1/incidents/"+list.Items[0].Key+"/members", nil).json(t, &members)
+	if len(members.Items) != 1 || members.Items[0].Name != "lead" {
+		t.Errorf("members %+v", members.Items)
+	}
+}
