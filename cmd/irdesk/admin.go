@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -23,7 +22,11 @@ import (
 // server may be running on it at the same time: SQLite serialises the
 // writers and the audit chain is re-read under the write lock.
 func openApp(ctx context.Context, data string, stderr io.Writer) (*app.App, *store.Store, error) {
-	st, err := store.OpenSQLite(ctx, data, store.Options{Readers: 2})
+	return openAppWith(ctx, data, stderr, store.Options{Readers: 2})
+}
+
+func openAppWith(ctx context.Context, data string, stderr io.Writer, opts store.Options) (*app.App, *store.Store, error) {
+	st, err := store.OpenSQLite(ctx, data, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -116,6 +119,9 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 				return err
 			}
 			password = strings.TrimRight(line, "\r\n")
+			if password == "" {
+				return &exitError{code: 2, msg: "--password-stdin: no password on standard input"}
+			}
 		}
 		u, pw, err := a.CreateUser(ctx, app.SystemActor, app.NewUser{Name: name, Role: core.Role(role), DisplayName: display, Email: email, Password: password})
 		if err != nil {
@@ -244,10 +250,9 @@ func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		if _, err := fs.parse(args); err != nil {
 			return err
 		}
-		if _, err := os.Stat(data); err != nil {
-			return fmt.Errorf("data directory %s: %w", data, err)
-		}
-		a, st, err := openApp(ctx, data, stderr)
+		// Verifying must not create or migrate anything: a wrong directory
+		// is an error, not "ok 0 events".
+		a, st, err := openAppWith(ctx, data, stderr, store.Options{Readers: 2, Existing: true})
 		if err != nil {
 			return err
 		}

@@ -154,9 +154,11 @@ func addMember(ctx context.Context, tx *store.Tx, a Actor, inc *core.Incident, u
 	return appendEvent(ctx, tx, a, core.EvMemberAdded, inc.ID, map[string]any{"user": u.Name})
 }
 
-// memberUser resolves a user to add or remove.
-func (app *App) memberUser(ctx context.Context, name string) (core.User, error) {
-	u, err := app.store.UserByName(ctx, name)
+// memberUser resolves a user to add or remove, inside the transaction and
+// after the permission check, so that someone who may not manage members
+// cannot learn which user names exist.
+func memberUser(ctx context.Context, tx *store.Tx, name string) (core.User, error) {
+	u, err := tx.UserByName(ctx, name)
 	if errors.Is(err, core.ErrNotFound) {
 		return core.User{}, core.Invalid("user", "no user %q", name)
 	}
@@ -166,14 +168,14 @@ func (app *App) memberUser(ctx context.Context, name string) (core.User, error) 
 // AddMember gives a user need-to-know access. Admins and leads who can see
 // the incident manage its members.
 func (app *App) AddMember(ctx context.Context, a Actor, key, userName string) error {
-	u, err := app.memberUser(ctx, userName)
-	if err != nil {
-		return err
-	}
-	if u.Disabled {
-		return core.Invalid("user", "%q is disabled", userName)
-	}
-	_, err = app.mutate(ctx, a, key, needLead(a, "manage members"), func(tx *store.Tx, inc *core.Incident) error {
+	_, err := app.mutate(ctx, a, key, needLead(a, "manage members"), func(tx *store.Tx, inc *core.Incident) error {
+		u, err := memberUser(ctx, tx, userName)
+		if err != nil {
+			return err
+		}
+		if u.Disabled {
+			return core.Invalid("user", "%q is disabled", userName)
+		}
 		return addMember(ctx, tx, a, inc, u)
 	})
 	return err
@@ -182,11 +184,11 @@ func (app *App) AddMember(ctx context.Context, a Actor, key, userName string) er
 // RemoveMember takes a user's need-to-know access away. A lead cannot
 // remove themselves: they would lose the incident they command.
 func (app *App) RemoveMember(ctx context.Context, a Actor, key, userName string) error {
-	u, err := app.memberUser(ctx, userName)
-	if err != nil {
-		return err
-	}
-	_, err = app.mutate(ctx, a, key, needLead(a, "manage members"), func(tx *store.Tx, inc *core.Incident) error {
+	_, err := app.mutate(ctx, a, key, needLead(a, "manage members"), func(tx *store.Tx, inc *core.Incident) error {
+		u, err := memberUser(ctx, tx, userName)
+		if err != nil {
+			return err
+		}
 		if !a.System && a.User.Role != core.RoleAdmin && u.ID == a.User.ID && inc.Restricted {
 			return core.Conflict("you cannot remove yourself from a restricted incident; ask an admin")
 		}

@@ -120,12 +120,13 @@ func (app *App) SetUserDisabled(ctx context.Context, a Actor, name string, disab
 // is never stored and cannot be shown again. Users may create their own;
 // admins (and the CLI) for anyone.
 func (app *App) CreateToken(ctx context.Context, a Actor, userName, tokenName string, ttl time.Duration) (core.Token, string, error) {
+	// Permission first, by name: the answer must not tell whether a user exists.
+	if !a.System && a.User.Role != core.RoleAdmin && userName != a.User.Name {
+		return core.Token{}, "", forbidden("you may only create tokens for yourself")
+	}
 	u, err := app.store.UserByName(ctx, userName)
 	if err != nil {
 		return core.Token{}, "", err
-	}
-	if !a.System && a.User.Role != core.RoleAdmin && a.User.ID != u.ID {
-		return core.Token{}, "", forbidden("you may only create tokens for yourself")
 	}
 	if u.Disabled {
 		return core.Token{}, "", core.Conflict("user %q is disabled", u.Name)
@@ -189,6 +190,12 @@ func (app *App) RevokeToken(ctx context.Context, a Actor, tokenID int64) error {
 // ListTokens lists a user's tokens (all tokens for admins and the CLI when
 // userName is empty). Secrets are never included.
 func (app *App) ListTokens(ctx context.Context, a Actor, userName string) ([]core.Token, error) {
+	if !a.System && a.User.Role != core.RoleAdmin {
+		if userName != "" && userName != a.User.Name {
+			return nil, forbidden("you may only list your own tokens")
+		}
+		return app.store.ListTokens(ctx, a.User.ID)
+	}
 	var userID int64
 	if userName != "" {
 		u, err := app.store.UserByName(ctx, userName)
@@ -196,12 +203,6 @@ func (app *App) ListTokens(ctx context.Context, a Actor, userName string) ([]cor
 			return nil, err
 		}
 		userID = u.ID
-	}
-	if !a.System && a.User.Role != core.RoleAdmin {
-		if userID != 0 && userID != a.User.ID {
-			return nil, forbidden("you may only list your own tokens")
-		}
-		userID = a.User.ID
 	}
 	return app.store.ListTokens(ctx, userID)
 }

@@ -66,7 +66,9 @@ func (e *ErrDatabaseNewer) Error() string {
 
 // migrate applies every pending migration, each in its own transaction
 // together with its bookkeeping row, and returns the names applied.
-func migrate(ctx context.Context, conn *sql.Conn, d dialect, now int64) ([]string, error) {
+//
+// With checkOnly it changes nothing and fails unless the schema is current.
+func migrate(ctx context.Context, conn *sql.Conn, d dialect, now int64, checkOnly bool) ([]string, error) {
 	ms, err := Migrations(d.name)
 	if err != nil {
 		return nil, err
@@ -81,6 +83,12 @@ func migrate(ctx context.Context, conn *sql.Conn, d dialect, now int64) ([]strin
 	}
 	if current > len(ms) {
 		return nil, &ErrDatabaseNewer{Database: current, Binary: len(ms)}
+	}
+	if checkOnly {
+		if current < len(ms) {
+			return nil, fmt.Errorf("the database is at schema version %d, this irdesk expects %d: run irdesk migrate first", current, len(ms))
+		}
+		return nil, nil
 	}
 	var applied []string
 	for _, m := range ms[current:] {

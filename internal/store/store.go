@@ -47,6 +47,9 @@ type Options struct {
 	// WALLimit is the WAL size past which the writer restarts the WAL
 	// (default 64 MiB).
 	WALLimit int64
+	// Existing opens only a database that exists and is at the current
+	// schema, changing nothing: for commands that inspect (audit verify).
+	Existing bool
 }
 
 // Store is an open database.
@@ -86,6 +89,11 @@ const (
 // OpenSQLite opens (creating if needed) the database in dataDir and brings
 // its schema up to date.
 func OpenSQLite(ctx context.Context, dataDir string, opts Options) (*Store, error) {
+	if opts.Existing {
+		if _, err := os.Stat(filepath.Join(dataDir, DBFileName)); err != nil {
+			return nil, fmt.Errorf("no irdesk database in %s: %w", dataDir, err)
+		}
+	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -123,7 +131,7 @@ func OpenSQLite(ctx context.Context, dataDir string, opts Options) (*Store, erro
 		}
 		return nil, err
 	}
-	if _, err := migrate(ctx, conn, s.d, micros(opts.Now())); err != nil {
+	if _, err := migrate(ctx, conn, s.d, micros(opts.Now()), opts.Existing); err != nil {
 		return fail(err)
 	}
 	s.readDB, err = sql.Open("sqlite", sqliteDSN(path, readerConn))
@@ -156,7 +164,7 @@ func Migrate(ctx context.Context, dataDir string, now time.Time) ([]string, erro
 		return nil, err
 	}
 	defer conn.Close()
-	return migrate(ctx, conn, sqliteDialect, micros(now))
+	return migrate(ctx, conn, sqliteDialect, micros(now), false)
 }
 
 // Path is the database file.

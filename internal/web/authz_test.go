@@ -227,3 +227,36 @@ func TestCreateRestrictedNeedsLead(t *testing.T) {
 		t.Errorf("members %+v", members.Items)
 	}
 }
+
+// TestNoUserEnumeration: a refusal looks the same whether or not the user
+// name exists.
+func TestNoUserEnumeration(t *testing.T) {
+	env := newTestEnv(t)
+	open := env.mustCreate("analyst", map[string]any{"title": "open case"})
+	hidden := env.mustCreate("admin", map[string]any{"title": "hidden case", "restricted": true})
+	for _, tc := range []struct {
+		as, method, path string
+		body             any
+		status           int
+	}{
+		{"viewer", "PUT", "/api/v1/incidents/" + open + "/members/%s", nil, 403},
+		{"viewer", "PUT", "/api/v1/incidents/" + hidden + "/members/%s", nil, 404},
+		{"analyst", "DELETE", "/api/v1/incidents/" + open + "/members/%s", nil, 403},
+		{"viewer", "GET", "/api/v1/tokens?user=%s", nil, 403},
+		{"viewer", "POST", "/api/v1/tokens", `{"user":"%s"}`, 403},
+		{"viewer", "POST", "/api/v1/incidents/" + open + "/assign", `{"user":"%s"}`, 403},
+	} {
+		var got []int
+		for _, name := range []string{"admin", "nobody"} {
+			path := strings.ReplaceAll(tc.path, "%s", name)
+			var body any
+			if s, ok := tc.body.(string); ok {
+				body = strings.ReplaceAll(s, "%s", name)
+			}
+			got = append(got, env.call(tc.as, tc.method, path, body).status)
+		}
+		if got[0] != tc.status || got[1] != tc.status {
+			t.Errorf("%s %s as %s: %v for an existing and a missing user, want %d for both", tc.method, tc.path, tc.as, got, tc.status)
+		}
+	}
+}
