@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +32,9 @@ var errHelp = errors.New("help shown")
 type flagSet struct {
 	*flag.FlagSet
 	stdout io.Writer
+	// envErrs are IRDESK_* values that could not be read; parse reports
+	// them rather than silently using the default.
+	envErrs []string
 }
 
 func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *flagSet {
@@ -59,7 +63,11 @@ func (f *flagSet) stringVar(p *string, name, def, help string) {
 func (f *flagSet) boolVar(p *bool, name string, def bool, help string) {
 	env := "IRDESK_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 	if v, ok := os.LookupEnv(env); ok {
-		def = v == "1" || strings.EqualFold(v, "true")
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			f.envErrs = append(f.envErrs, fmt.Sprintf("%s=%q is not true or false", env, v))
+		}
+		def = b
 	}
 	f.BoolVar(p, name, def, help+" ("+env+")")
 }
@@ -67,9 +75,11 @@ func (f *flagSet) boolVar(p *bool, name string, def bool, help string) {
 func (f *flagSet) durationVar(p *time.Duration, name string, def time.Duration, help string) {
 	env := "IRDESK_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 	if v, ok := os.LookupEnv(env); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			def = d
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			f.envErrs = append(f.envErrs, fmt.Sprintf("%s=%q is not a duration such as 15s or 12h", env, v))
 		}
+		def = d
 	}
 	f.DurationVar(p, name, def, help+" ("+env+")")
 }
@@ -78,6 +88,9 @@ func (f *flagSet) durationVar(p *time.Duration, name string, def time.Duration, 
 // arguments (irdesk user add alice --role analyst), and returns the
 // positional ones.
 func (f *flagSet) parse(args []string) ([]string, error) {
+	if len(f.envErrs) > 0 {
+		return nil, &exitError{code: 2, msg: strings.Join(f.envErrs, "; ")}
+	}
 	var pos []string
 	for {
 		if err := f.Parse(args); err != nil {

@@ -390,7 +390,13 @@ func TestCLI(t *testing.T) {
 		{"", []string{"serve", "--listen"}, 2, "", "flag needs an argument", ""},
 		{"", []string{"serve", "--data", data, "--log-level", "loud"}, 2, "", "log-level", ""},
 		{"", []string{"version"}, 0, "irdesk ", "", ""},
+		{"", []string{"config"}, 0, "listen          127.0.0.1:8080", "", ""},
 	}
+	t.Setenv("IRDESK_SESSION_TTL", "forever")
+	if _, errOut, code := cli(t, "", "config"); code != 2 || !strings.Contains(errOut, "IRDESK_SESSION_TTL") {
+		t.Errorf("a bad IRDESK_SESSION_TTL: exit %d, %q", code, errOut)
+	}
+	os.Unsetenv("IRDESK_SESSION_TTL")
 	for _, st := range steps {
 		out, errOut, code := cli(t, st.stdin, st.args...)
 		name := strings.Join(st.args, " ")

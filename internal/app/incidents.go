@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/irdesk/irdesk/internal/core"
 	"github.com/irdesk/irdesk/internal/store"
@@ -150,8 +151,18 @@ func (app *App) mutate(ctx context.Context, a Actor, key string, allowed func(*c
 	if _, _, err := core.ParseIncidentKey(key); err != nil {
 		return nil, fmt.Errorf("incident %q: %w", key, core.ErrNotFound)
 	}
+	// Check first on the read pool: a refused request then never enters
+	// the single writer, where a failure makes its whole batch run again.
+	// The check is repeated in the transaction, which is what counts.
+	pre, err := app.store.GetIncident(ctx, key, a.scope())
+	if err != nil {
+		return nil, err
+	}
+	if err := allowed(pre); err != nil {
+		return nil, err
+	}
 	var out *core.Incident
-	err := app.store.InTx(ctx, func(tx *store.Tx) error {
+	err = app.store.InTx(ctx, func(tx *store.Tx) error {
 		inc, err := tx.GetIncident(ctx, key, a.scope())
 		if err != nil {
 			return err
@@ -195,6 +206,9 @@ func (app *App) UpdateIncident(ctx context.Context, a Actor, key string, patch c
 		if (patch.Restricted.Set || patch.Exercise.Set) && !a.System && !a.User.Role.AtLeastLead() {
 			return forbidden("only leads and admins may change restricted or exercise")
 		}
+		if patch.Version.Set && patch.Version.Null {
+			return core.Invalid("version", "must be a number, not null")
+		}
 		if patch.Version.Set && patch.Version.Value != inc.Version {
 			return core.Conflict("incident %s is at version %d, not %d; reload and retry", inc.Key, inc.Version, patch.Version.Value)
 		}
@@ -225,7 +239,7 @@ func (app *App) UpdateIncident(ctx context.Context, a Actor, key string, patch c
 // reopening a closed incident are for leads.
 func (app *App) MovePhase(ctx context.Context, a Actor, key string, to core.Phase, reason string) (*core.Incident, error) {
 	reason = strings.TrimSpace(reason)
-	if len(reason) > core.MaxTextLen {
+	if utf8.RuneCountInString(reason) > core.MaxTextLen {
 		return nil, core.Invalid("reason", "is too long")
 	}
 	return app.mutate(ctx, a, key, needAnalyst(a), func(tx *store.Tx, inc *core.Incident) error {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/irdesk/irdesk/internal/auth"
 	"github.com/irdesk/irdesk/internal/core"
@@ -37,8 +38,11 @@ func (app *App) CreateUser(ctx context.Context, a Actor, in NewUser) (core.User,
 	if !in.Role.Valid() {
 		return core.User{}, "", core.Invalid("role", "unknown role %q (admin, lead, analyst, reporter, viewer)", in.Role)
 	}
-	if len(in.DisplayName) > core.MaxShortLen || len(in.Email) > core.MaxShortLen {
-		return core.User{}, "", core.Invalid("display_name", "is too long")
+	if utf8.RuneCountInString(in.DisplayName) > core.MaxShortLen {
+		return core.User{}, "", core.Invalid("display_name", "is longer than %d characters", core.MaxShortLen)
+	}
+	if utf8.RuneCountInString(in.Email) > core.MaxShortLen {
+		return core.User{}, "", core.Invalid("email", "is longer than %d characters", core.MaxShortLen)
 	}
 	password := in.Password
 	if password == "" {

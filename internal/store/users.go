@@ -161,20 +161,6 @@ func scanToken(sc scanner) (core.Token, error) {
 	return t, err
 }
 
-// TokenByHash finds a token by the hash of its secret, whatever its state;
-// the caller decides whether it is still valid.
-func (r reader) TokenByHash(ctx context.Context, hash string) (core.Token, error) {
-	row, err := r.queryRow(ctx, `SELECT `+tokenCols+` FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, hash)
-	if err != nil {
-		return core.Token{}, err
-	}
-	t, err := scanToken(row)
-	if err != nil {
-		return core.Token{}, notFound(err, "token")
-	}
-	return t, nil
-}
-
 // TokenUserByHash finds a token by the hash of its secret together with
 // its user, in one query: it runs on every API request.
 func (r reader) TokenUserByHash(ctx context.Context, hash string) (core.Token, core.User, error) {

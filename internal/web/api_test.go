@@ -37,6 +37,8 @@ func TestBadInputWritesNothing(t *testing.T) {
 		{"wrong type", "", "POST", "/api/v1/incidents", `{"title": 42}`, 400, "title", "string"},
 		{"unknown field", "", "POST", "/api/v1/incidents", `{"title":"x","severty":"S1"}`, 400, "severty", "unknown field"},
 		{"two values", "", "POST", "/api/v1/incidents", `{"title":"x"} {"title":"y"}`, 400, "", "after"},
+		{"trailing brace", "", "POST", "/api/v1/incidents", `{"title":"x"}}`, 400, "", "after"},
+		{"patch null version", "", "PATCH", "/api/v1/incidents/{key}", `{"title":"y","version":null}`, 422, "version", ""},
 		{"empty body", "", "POST", "/api/v1/incidents", ``, 400, "", "empty"},
 		{"bad severity", "", "POST", "/api/v1/incidents", `{"title":"x","severity":"S9"}`, 422, "severity", ""},
 		{"impact out of range", "", "POST", "/api/v1/incidents", `{"title":"x","impact":7}`, 422, "impact", ""},
@@ -71,6 +73,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := env.eventCount()
+			tt.path = strings.ReplaceAll(tt.path, "{key}", key)
 			var r response
 			if tt.name == "wrong content type" {
 				r = env.callWithType("analyst", tt.method, tt.path, tt.body.(string), "application/x-www-form-urlencoded")

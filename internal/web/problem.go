@@ -49,19 +49,19 @@ func problemFor(err error) Problem {
 	case errors.Is(err, core.ErrInvalid):
 		return Problem{Type: problemBase + "invalid", Title: "Invalid input", Status: http.StatusUnprocessableEntity, Detail: err.Error()}
 	case errors.Is(err, core.ErrNotFound):
-		return Problem{Type: problemBase + "not-found", Title: "Not found", Status: http.StatusNotFound, Detail: err.Error()}
+		return Problem{Type: problemBase + "not-found", Title: http.StatusText(http.StatusNotFound), Status: http.StatusNotFound, Detail: err.Error()}
 	case errors.Is(err, core.ErrConflict):
-		return Problem{Type: problemBase + "conflict", Title: "Conflict", Status: http.StatusConflict, Detail: err.Error()}
+		return Problem{Type: problemBase + "conflict", Title: http.StatusText(http.StatusConflict), Status: http.StatusConflict, Detail: err.Error()}
 	case errors.Is(err, core.ErrForbidden):
-		return Problem{Type: problemBase + "forbidden", Title: "Forbidden", Status: http.StatusForbidden, Detail: err.Error()}
+		return Problem{Type: problemBase + "forbidden", Title: http.StatusText(http.StatusForbidden), Status: http.StatusForbidden, Detail: err.Error()}
 	case errors.Is(err, core.ErrUnauthenticated):
 		return Problem{Type: problemBase + "unauthenticated", Title: "Unauthenticated", Status: http.StatusUnauthorized, Detail: err.Error()}
 	case errors.Is(err, store.ErrClosed):
-		return Problem{Type: problemBase + "unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable, Detail: "the server is shutting down; retry on another node or in a moment"}
+		return Problem{Type: problemBase + "unavailable", Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable, Detail: "the server is shutting down; retry on another node or in a moment"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return Problem{Type: problemBase + "unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable, Detail: "the request timed out or was cancelled"}
+		return Problem{Type: problemBase + "unavailable", Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable, Detail: "the request timed out or was cancelled"}
 	default:
-		return Problem{Type: problemBase + "internal", Title: "Internal server error", Status: http.StatusInternalServerError,
+		return Problem{Type: problemBase + "internal", Title: http.StatusText(http.StatusInternalServerError), Status: http.StatusInternalServerError,
 			Detail: "something went wrong on our side; quote the request id when reporting it"}
 	}
 }
