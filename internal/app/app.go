@@ -37,6 +37,7 @@ type App struct {
 	tokenUseMu sync.Mutex
 	tokenUse   map[int64]time.Time
 	tokens     tokenCache
+	logins     loginThrottle
 
 	// hashSlots bounds the password hashes running at once: each takes
 	// PasswordParams.Memory, and logins are open to anyone on the network.

@@ -104,13 +104,13 @@ func TestSessionExpiryAndLoginAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := a.VerifyAudit(ctx)
-	if _, _, _, err := a.Login(ctx, "hanako", "wrong password!!"); !errors.Is(err, core.ErrUnauthenticated) {
+	if _, _, _, err := a.Login(ctx, "hanako", "wrong password!!", "192.0.2.1"); !errors.Is(err, core.ErrUnauthenticated) {
 		t.Fatalf("wrong password: %v", err)
 	}
-	if _, _, _, err := a.Login(ctx, "nobody", "a very good password"); !errors.Is(err, core.ErrUnauthenticated) {
+	if _, _, _, err := a.Login(ctx, "nobody", "a very good password", "192.0.2.1"); !errors.Is(err, core.ErrUnauthenticated) {
 		t.Fatalf("unknown user: %v", err)
 	}
-	secret, _, _, err := a.Login(ctx, "HANAKO", "a very good password")
+	secret, _, _, err := a.Login(ctx, "HANAKO", "a very good password", "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestEnsureAdminOnlyOnce(t *testing.T) {
 	if err != nil || len(pw) < 20 {
 		t.Fatalf("first: %q %v", pw, err)
 	}
-	if _, _, _, err := a.Login(ctx, "admin", pw); err != nil {
+	if _, _, _, err := a.Login(ctx, "admin", pw, "192.0.2.1"); err != nil {
 		t.Fatalf("the printed password does not sign in: %v", err)
 	}
 	if pw2, err := a.EnsureAdmin(ctx); err != nil || pw2 != "" {
@@ -208,5 +208,30 @@ func TestRevokeBeatsTokenCache(t *testing.T) {
 		}
 		close(stop)
 		wg.Wait()
+	}
+}
+
+// After ten failures from one address for one name, that pair must wait,
+// even with the right password; another address is not locked out.
+func TestLoginThrottle(t *testing.T) {
+	ctx := context.Background()
+	a, c := newApp(t, time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))
+	if _, _, err := a.CreateUser(ctx, SystemActor, NewUser{Name: "lead", Role: core.RoleLead, Password: "the right password"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if _, _, _, err := a.Login(ctx, "lead", "a wrong guess!", "198.51.100.7"); !errors.Is(err, core.ErrUnauthenticated) {
+			t.Fatalf("guess: %v", err)
+		}
+	}
+	if _, _, _, err := a.Login(ctx, "lead", "the right password", "198.51.100.7"); !errors.Is(err, ErrTooManyAttempts) {
+		t.Fatalf("after ten failures: %v, want ErrTooManyAttempts", err)
+	}
+	if _, _, _, err := a.Login(ctx, "lead", "the right password", "203.0.113.9"); err != nil {
+		t.Fatalf("the real lead from elsewhere: %v", err)
+	}
+	c.advance(15 * time.Minute)
+	if _, _, _, err := a.Login(ctx, "lead", "the right password", "198.51.100.7"); err != nil {
+		t.Fatalf("after the window: %v", err)
 	}
 }

@@ -254,14 +254,21 @@ func (app *App) touchToken(ctx context.Context, tokenID int64, now time.Time) {
 	}
 }
 
+// ErrTooManyAttempts refuses a sign-in after too many failures.
+var ErrTooManyAttempts = errors.New("too many failed sign-ins; wait and try again")
+
 // Login checks a password and opens a session. It returns the session
 // secret (for the cookie) and its CSRF token. Failures say only that the
 // name or password is wrong, and are audited.
-func (app *App) Login(ctx context.Context, name, password string) (secret string, sess store.Session, u core.User, err error) {
+func (app *App) Login(ctx context.Context, name, password, client string) (secret string, sess store.Session, u core.User, err error) {
 	fail := fmt.Errorf("%w: wrong user name or password", core.ErrUnauthenticated)
 	name = strings.ToLower(strings.TrimSpace(name))
 	if len(name) > 200 || len(password) > 1024 {
 		return "", store.Session{}, core.User{}, fail
+	}
+	throttle := throttleKey(name, client)
+	if app.logins.blocked(throttle, app.now()) {
+		return "", store.Session{}, core.User{}, ErrTooManyAttempts
 	}
 	u, err = app.store.UserByName(ctx, name)
 	known := err == nil
@@ -285,11 +292,13 @@ func (app *App) Login(ctx context.Context, name, password string) (secret string
 		return "", store.Session{}, core.User{}, err
 	}
 	if !usable || checkErr != nil {
+		app.logins.fail(throttle, app.now())
 		_ = app.store.InTx(ctx, func(tx *store.Tx) error {
 			return appendEvent(ctx, tx, SystemActor, core.EvLoginFailed, 0, map[string]any{"user": name, "known": known})
 		})
 		return "", store.Session{}, core.User{}, fail
 	}
+	app.logins.succeed(throttle)
 	secret, err = auth.NewSecret(auth.SessionPrefix)
 	if err != nil {
 		return "", store.Session{}, core.User{}, err

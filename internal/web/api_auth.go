@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -29,7 +31,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	secret, sess, u, err := s.app.Login(r.Context(), req.Name, req.Password)
+	client, _, _ := net.SplitHostPort(r.RemoteAddr)
+	secret, sess, u, err := s.app.Login(r.Context(), req.Name, req.Password, client)
+	if errors.Is(err, app.ErrTooManyAttempts) {
+		w.Header().Set("Retry-After", "900")
+		return &httpError{status: http.StatusTooManyRequests, detail: err.Error()}
+	}
 	if err != nil {
 		return err
 	}

@@ -82,6 +82,8 @@ func slugFor(status int) string {
 		return "forbidden"
 	case http.StatusServiceUnavailable:
 		return "unavailable"
+	case http.StatusTooManyRequests:
+		return "too-many-requests"
 	}
 	return "error"
 }
