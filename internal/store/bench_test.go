@@ -102,7 +102,10 @@ func BenchmarkFindIncidents(b *testing.B) {
 		{"search/rare/#77777", store.IncidentFilter{Query: "77777"}, false},
 		// Two common words that never meet: both posting lists are read whole.
 		{"search/worst/感染+誤送信", store.IncidentFilter{Query: "感染 誤送信"}, true},
-		// A common word under a filter it never meets: every hit is joined and dropped.
+		{"search+filter/感染+ransomware", store.IncidentFilter{Query: "感染", Categories: []core.Category{core.CatRansomware}}, false},
+		// A common word under a filter it never meets: every hit is joined
+		// and dropped. (Letting the filter's index drive instead made this
+		// 30% faster but the typical search+filter above three times slower.)
 		{"search/worst/感染+phishing", store.IncidentFilter{Query: "感染", Categories: []core.Category{core.CatPhishing}}, true},
 	}
 	for _, c := range cases {
