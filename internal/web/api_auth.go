@@ -99,20 +99,15 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, resp)
 }
 
-func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) error {
-	if err := s.app.SetUserDisabled(r.Context(), actorFrom(r), r.PathValue("name"), true); err != nil {
-		return err
+// setDisabled answers POST /users/{name}/disable and /enable.
+func (s *Server) setDisabled(disabled bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.app.SetUserDisabled(r.Context(), actorFrom(r), r.PathValue("name"), disabled); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (s *Server) enableUser(w http.ResponseWriter, r *http.Request) error {
-	if err := s.app.SetUserDisabled(r.Context(), actorFrom(r), r.PathValue("name"), false); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {

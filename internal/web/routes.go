@@ -17,8 +17,8 @@ func (s *Server) routeList() []route {
 
 		{method: "GET", path: "/api/v1/users", h: s.listUsers},
 		{method: "POST", path: "/api/v1/users", h: s.createUser},
-		{method: "POST", path: "/api/v1/users/{name}/disable", h: s.disableUser},
-		{method: "POST", path: "/api/v1/users/{name}/enable", h: s.enableUser},
+		{method: "POST", path: "/api/v1/users/{name}/disable", h: s.setDisabled(true)},
+		{method: "POST", path: "/api/v1/users/{name}/enable", h: s.setDisabled(false)},
 		{method: "GET", path: "/api/v1/tokens", h: s.listTokens},
 		{method: "POST", path: "/api/v1/tokens", h: s.createToken},
 		{method: "DELETE", path: "/api/v1/tokens/{id}", h: s.revokeToken},
