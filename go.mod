@@ -3,6 +3,7 @@ module github.com/irdesk/irdesk
 go 1.26.8
 
 require (
+	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.58.0
 	golang.org/x/text v0.43.0
 	modernc.org/sqlite v1.62.0
