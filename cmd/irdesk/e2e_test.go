@@ -389,6 +389,7 @@ func TestCLI(t *testing.T) {
 		{"", []string{"nonsense"}, 2, "", "unknown command", ""},
 		{"", []string{"serve", "--listen"}, 2, "", "flag needs an argument", ""},
 		{"", []string{"serve", "--data", data, "--log-level", "loud"}, 2, "", "log-level", ""},
+		{"", []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--nis2-entity", "bogus"}, 1, "", "nis2-entity", ""},
 		{"", []string{"version"}, 0, "irdesk ", "", ""},
 		{"", []string{"config"}, 0, "listen          127.0.0.1:8080", "", ""},
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/irdesk/irdesk/internal/app"
+	"github.com/irdesk/irdesk/internal/deadline"
 	"github.com/irdesk/irdesk/internal/metrics"
 	"github.com/irdesk/irdesk/internal/store"
 	"github.com/irdesk/irdesk/internal/web"
@@ -40,12 +41,16 @@ type Main struct {
 // Run opens the database, makes sure an admin exists and starts serving.
 // It returns once the listener is open; Close stops everything.
 func (m *Main) Run(ctx context.Context) error {
+	clocks := deadline.Config{NIS2: deadline.NIS2Entity(m.Config.NIS2Entity)}
+	if err := clocks.Validate(); err != nil {
+		return fmt.Errorf("--nis2-entity: %w", err)
+	}
 	st, err := store.OpenSQLite(ctx, m.Config.Data, store.Options{Now: m.Now})
 	if err != nil {
 		return err
 	}
 	m.Store = st
-	m.App = app.New(st, m.Log, m.Now, app.Config{SessionTTL: m.Config.SessionTTL})
+	m.App = app.New(st, m.Log, m.Now, app.Config{SessionTTL: m.Config.SessionTTL, Clocks: clocks})
 	pw, err := m.App.EnsureAdmin(ctx)
 	if err != nil {
 		st.Close()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/irdesk/irdesk/internal/auth"
 	"github.com/irdesk/irdesk/internal/core"
+	"github.com/irdesk/irdesk/internal/deadline"
 	"github.com/irdesk/irdesk/internal/store"
 )
 
@@ -23,6 +24,8 @@ type Config struct {
 	SessionTTL time.Duration
 	// PasswordParams are the argon2id costs for new password hashes.
 	PasswordParams auth.Params
+	// Clocks configures the legal reporting clocks.
+	Clocks deadline.Config
 }
 
 // App is the set of use cases over one store.

@@ -56,6 +56,7 @@ const (
 	EvActionRecorded  = "incident.action_recorded"
 	EvMemberAdded     = "incident.member_added"
 	EvMemberRemoved   = "incident.member_removed"
+	EvClockRecorded   = "incident.clock_recorded"
 	EvUserCreated     = "user.created"
 	EvUserDisabled    = "user.disabled"
 	EvUserPassword    = "user.password_changed"

@@ -50,6 +50,9 @@ type IncidentFilter struct {
 	AssigneeID    *int64 // 0 means unassigned
 	ReporterID    *int64
 	Open          *bool // true: not closed; false: closed
+	// LegalFlags keeps incidents whose flags can start a legal clock
+	// (personal data, sensitive personal data, EU residents).
+	LegalFlags bool
 	Query         string
 	CreatedAfter  *time.Time
 	CreatedBefore *time.Time
@@ -250,6 +253,9 @@ func (r reader) FindIncidents(ctx context.Context, f IncidentFilter) ([]*core.In
 		} else {
 			where = append(where, "i.phase = 'closed'")
 		}
+	}
+	if f.LegalFlags {
+		where = append(where, "(i.personal_data = 1 OR i.sensitive_personal_data = 1 OR i.eu_residents = 1)")
 	}
 	if f.CreatedAfter != nil {
 		where = append(where, "i.created_at >= ?")

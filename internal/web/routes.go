@@ -37,6 +37,9 @@ func (s *Server) routeList() []route {
 		{method: "GET", path: "/api/v1/incidents/{key}/members", h: s.listMembers},
 		{method: "PUT", path: "/api/v1/incidents/{key}/members/{user}", h: s.addMember},
 		{method: "DELETE", path: "/api/v1/incidents/{key}/members/{user}", h: s.removeMember},
+		{method: "GET", path: "/api/v1/incidents/{key}/clocks", h: s.listClocks},
+		{method: "POST", path: "/api/v1/incidents/{key}/clocks/{rule}", h: s.recordClock},
+		{method: "GET", path: "/api/v1/clocks", h: s.dueClocks},
 	}
 }
 
