@@ -15,6 +15,7 @@ import (
 	"github.com/irdesk/irdesk/internal/auth"
 	"github.com/irdesk/irdesk/internal/core"
 	"github.com/irdesk/irdesk/internal/deadline"
+	"github.com/irdesk/irdesk/internal/playbook"
 	"github.com/irdesk/irdesk/internal/store"
 )
 
@@ -26,6 +27,8 @@ type Config struct {
 	PasswordParams auth.Params
 	// Clocks configures the legal reporting clocks.
 	Clocks deadline.Config
+	// Playbooks are the response procedures; nil means the built-in ones.
+	Playbooks *playbook.Set
 }
 
 // App is the set of use cases over one store.
@@ -45,6 +48,7 @@ type App struct {
 	// hashSlots bounds the password hashes running at once: each takes
 	// PasswordParams.Memory, and logins are open to anyone on the network.
 	hashSlots chan struct{}
+	playbooks *playbook.Set
 	// dummyHash is checked against when there is no real hash, so a login
 	// for an unknown or disabled user costs what a real one does.
 	dummyHash string
@@ -67,8 +71,12 @@ func New(st *store.Store, log *slog.Logger, now func() time.Time, cfg Config) *A
 	if err != nil {
 		panic(fmt.Sprintf("argon2id: %v", err)) // only fails if the OS has no randomness
 	}
+	pbs := cfg.Playbooks
+	if pbs == nil {
+		pbs = playbook.Builtin()
+	}
 	return &App{store: st, log: log, now: now, cfg: cfg, tokenUse: map[int64]time.Time{},
-		hashSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))), dummyHash: dummy}
+		hashSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))), dummyHash: dummy, playbooks: pbs}
 }
 
 // hashing runs fn, a password hash, when a slot is free. It waits for

@@ -213,6 +213,7 @@ func (app *App) UpdateIncident(ctx context.Context, a Actor, key string, patch c
 			return core.Conflict("incident %s is at version %d, not %d; reload and retry", inc.Key, inc.Version, patch.Version.Value)
 		}
 		wasRestricted := inc.Restricted
+		oldPlaybook, _ := app.playbookFor(inc)
 		changes, err := patch.Apply(inc)
 		if err != nil {
 			return err
@@ -226,6 +227,11 @@ func (app *App) UpdateIncident(ctx context.Context, a Actor, key string, patch c
 		}
 		if err := appendEvent(ctx, tx, a, core.EvIncidentUpdated, inc.ID, map[string]any{"changes": changes}); err != nil {
 			return err
+		}
+		if newPlaybook, _ := app.playbookFor(inc); newPlaybook != oldPlaybook {
+			if err := app.retirePlaybookTasks(ctx, tx, a, inc); err != nil {
+				return err
+			}
 		}
 		if inc.Restricted && !wasRestricted && !a.System && a.User.Role != core.RoleAdmin {
 			return addMember(ctx, tx, a, inc, a.User)
@@ -252,10 +258,23 @@ func (app *App) MovePhase(ctx context.Context, a Actor, key string, to core.Phas
 		}); err != nil {
 			return err
 		}
+		forward := core.ClassifyMove(from, to) != core.MoveBack
+		if forward && from != core.PhaseClosed {
+			open, err := app.openBlockingTasks(ctx, tx, inc, from)
+			if err != nil {
+				return err
+			}
+			if len(open) > 0 {
+				ids := make([]string, len(open))
+				for i, t := range open {
+					ids[i] = t.ID
+				}
+				return core.Conflict("%d blocking task(s) of phase %s are not done or skipped: %s", len(open), from, strings.Join(ids, ", "))
+			}
+		}
 		now := tx.Now()
 		inc.Phase = to
 		inc.UpdatedAt = now
-		forward := core.ClassifyMove(from, to) != core.MoveBack
 		ts := &inc.Timestamps
 		setOnce := func(p **time.Time) {
 			if *p == nil {

@@ -57,6 +57,8 @@ const (
 	EvMemberAdded     = "incident.member_added"
 	EvMemberRemoved   = "incident.member_removed"
 	EvClockRecorded   = "incident.clock_recorded"
+	EvTaskCreated     = "incident.task_created"
+	EvTaskUpdated     = "incident.task_updated"
 	EvUserCreated     = "user.created"
 	EvUserDisabled    = "user.disabled"
 	EvUserPassword    = "user.password_changed"

@@ -43,16 +43,16 @@ func (s Scope) where() (string, []any) {
 // filter. Lists are newest first; After is the id the previous page ended
 // at (the cursor).
 type IncidentFilter struct {
-	Scope         Scope
-	Phases        []core.Phase
-	Severities    []core.Severity
-	Categories    []core.Category
-	AssigneeID    *int64 // 0 means unassigned
-	ReporterID    *int64
-	Open          *bool // true: not closed; false: closed
+	Scope      Scope
+	Phases     []core.Phase
+	Severities []core.Severity
+	Categories []core.Category
+	AssigneeID *int64 // 0 means unassigned
+	ReporterID *int64
+	Open       *bool // true: not closed; false: closed
 	// LegalFlags keeps incidents whose flags can start a legal clock
 	// (personal data, sensitive personal data, EU residents).
-	LegalFlags bool
+	LegalFlags    bool
 	Query         string
 	CreatedAfter  *time.Time
 	CreatedBefore *time.Time

@@ -145,3 +145,18 @@ func (e *testEnv) eventCount() int64 {
 	}
 	return n
 }
+
+// finishBlocking completes, as admin, the blocking tasks of a phase, so
+// that a test can move the incident on.
+func (e *testEnv) finishBlocking(key string, phase core.Phase) {
+	e.t.Helper()
+	var list struct{ Items []core.Task }
+	e.call("admin", "GET", "/api/v1/incidents/"+key+"/tasks", nil).json(e.t, &list)
+	for _, t := range list.Items {
+		if t.Phase == phase && t.Blocking && !t.Status.Finished() {
+			if r := e.call("admin", "POST", "/api/v1/incidents/"+key+"/tasks/"+t.ID+"/complete", nil); r.status != 200 {
+				e.t.Fatalf("complete %s: %d %s", t.ID, r.status, r.body)
+			}
+		}
+	}
+}
