@@ -26,6 +26,9 @@ type Config struct {
 	// NIS2Entity is "essential" or "important" when the organisation falls
 	// under NIS2, which starts NIS2 clocks for every incident.
 	NIS2Entity string
+	// Playbooks is a directory of custom playbooks (*.yaml) that add to or
+	// override the built-in ones.
+	Playbooks string
 }
 
 var errHelp = errors.New("help shown")
@@ -126,6 +129,7 @@ func serveFlags(cfg *Config, stdout, stderr io.Writer) *flagSet {
 	fs.boolVar(&cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure (set when served over HTTPS by a proxy)")
 	fs.durationVar(&cfg.SessionTTL, "session-ttl", 12*time.Hour, "how long a browser session lasts")
 	fs.durationVar(&cfg.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long SIGTERM waits for requests in flight")
+	fs.stringVar(&cfg.Playbooks, "playbooks", "", "directory of custom playbooks (*.yaml) adding to or overriding the built-in ones")
 	fs.stringVar(&cfg.NIS2Entity, "nis2-entity", "", `"essential" or "important" if the organisation falls under NIS2 (starts NIS2 reporting clocks)`)
 	return fs
 }

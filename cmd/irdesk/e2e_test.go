@@ -351,12 +351,21 @@ func TestCLI(t *testing.T) {
 		{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"user", "--help"}, {"user", "add", "--help"},
 		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"token", "--help"}, {"token", "create", "--help"},
 		{"token", "revoke", "--help"}, {"token", "list", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"},
-		{"config", "--help"}, {"bench", "--help"},
+		{"config", "--help"}, {"bench", "--help"}, {"playbook", "--help"},
 	} {
 		out, errOut, code := cli(t, "", args...)
 		if code != 0 || !strings.Contains(out, "Usage") {
 			t.Errorf("irdesk %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, out, errOut)
 		}
+	}
+	goodPB, badPB := t.TempDir(), t.TempDir()
+	custom := "id: ransomware\ncategory: ransomware\ntitle: {ja: 当社版ランサムウェア対応, en: Our ransomware response}\nsummary: {ja: 要約, en: Summary}\n" +
+		"tasks:\n  - id: call-insurer\n    phase: triage\n    role: management\n    title: {ja: 保険会社へ連絡, en: Call the insurer}\n    guidance: {ja: 契約番号を伝える, en: Give the policy number}\n"
+	if err := os.WriteFile(filepath.Join(goodPB, "ransomware.yaml"), []byte(custom), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(badPB, "x.yaml"), []byte(strings.Replace(custom, "phase: triage", "phase: lunch", 1)), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	steps := []struct {
 		stdin    string
@@ -391,6 +400,9 @@ func TestCLI(t *testing.T) {
 		{"", []string{"serve", "--data", data, "--log-level", "loud"}, 2, "", "log-level", ""},
 		{"", []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--nis2-entity", "bogus"}, 1, "", "nis2-entity", ""},
 		{"", []string{"version"}, 0, "irdesk ", "", ""},
+		{"", []string{"playbook", "check", goodPB}, 0, "ok ", "", ""},
+		{"", []string{"playbook", "check", badPB}, 1, "", `x.yaml:7: tasks[0].phase: unknown phase "lunch"`, ""},
+		{"", []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--playbooks", badPB}, 1, "", "x.yaml:7", ""},
 		{"", []string{"config"}, 0, "listen          127.0.0.1:8080", "", ""},
 	}
 	t.Setenv("IRDESK_SESSION_TTL", "forever")

@@ -34,6 +34,7 @@ Usage:
   irdesk user    add|list|disable|enable ...    manage users
   irdesk token   create|list|revoke ...         manage API tokens
   irdesk audit   verify [--data DIR]            verify the tamper-evident audit chain
+  irdesk playbook check DIR                     validate custom playbooks
   irdesk config  [flags of serve]               print the effective configuration
   irdesk bench   [flags]                        measure a running system on loopback
   irdesk version                                print the version
@@ -51,13 +52,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Reader, io.Writer, io.Writer) error{
-		"serve":   cmdServe,
-		"migrate": cmdMigrate,
-		"user":    cmdUser,
-		"token":   cmdToken,
-		"audit":   cmdAudit,
-		"config":  cmdConfig,
-		"bench":   cmdBench,
+		"serve":    cmdServe,
+		"migrate":  cmdMigrate,
+		"user":     cmdUser,
+		"token":    cmdToken,
+		"audit":    cmdAudit,
+		"config":   cmdConfig,
+		"playbook": cmdPlaybook,
+		"bench":    cmdBench,
 		"version": func(context.Context, []string, io.Reader, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "irdesk", version)
 			return nil

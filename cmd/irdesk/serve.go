@@ -45,12 +45,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := clocks.Validate(); err != nil {
 		return fmt.Errorf("--nis2-entity: %w", err)
 	}
+	playbooks, err := loadPlaybooks(m.Config.Playbooks)
+	if err != nil {
+		return err
+	}
 	st, err := store.OpenSQLite(ctx, m.Config.Data, store.Options{Now: m.Now})
 	if err != nil {
 		return err
 	}
 	m.Store = st
-	m.App = app.New(st, m.Log, m.Now, app.Config{SessionTTL: m.Config.SessionTTL, Clocks: clocks})
+	m.App = app.New(st, m.Log, m.Now, app.Config{SessionTTL: m.Config.SessionTTL, Clocks: clocks, Playbooks: playbooks})
 	pw, err := m.App.EnsureAdmin(ctx)
 	if err != nil {
 		st.Close()

@@ -171,5 +171,5 @@ func (app *App) DueClocks(ctx context.Context, a Actor, within time.Duration) ([
 
 // nis2 reports whether NIS2 clocks run for every incident.
 func (app *App) nis2() bool {
-	return app.cfg.Clocks.NIS2 != deadline.NIS2None && app.cfg.Clocks.NIS2 != ""
+	return app.cfg.Clocks.NIS2 != deadline.NIS2None
 }
