@@ -41,6 +41,7 @@ func (s *Server) routeList() []route {
 		{method: "POST", path: "/api/v1/incidents/{key}/clocks/{rule}", h: s.recordClock},
 		{method: "GET", path: "/api/v1/clocks", h: s.dueClocks},
 		{method: "GET", path: "/api/v1/playbooks", h: s.listPlaybooks},
+		{method: "GET", path: "/api/v1/incidents/{key}/reports/{kind}", h: s.report},
 		{method: "GET", path: "/api/v1/incidents/{key}/tasks", h: s.listTasks},
 		{method: "POST", path: "/api/v1/incidents/{key}/tasks", h: s.createTask},
 		{method: "PATCH", path: "/api/v1/incidents/{key}/tasks/{task}", h: s.updateTask},
