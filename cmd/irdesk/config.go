@@ -26,6 +26,10 @@ type Config struct {
 	// NIS2Entity is "essential" or "important" when the organisation falls
 	// under NIS2, which starts NIS2 clocks for every incident.
 	NIS2Entity string
+	// AwarenessDayCounts makes the day of awareness day 1 of day-based
+	// legal periods (APPI): the stricter of the two readings, so the desk
+	// never shows a deadline later than the law's.
+	AwarenessDayCounts bool
 	// Playbooks is a directory of custom playbooks (*.yaml) that add to or
 	// override the built-in ones.
 	Playbooks string
@@ -130,6 +134,7 @@ func serveFlags(cfg *Config, stdout, stderr io.Writer) *flagSet {
 	fs.durationVar(&cfg.SessionTTL, "session-ttl", 12*time.Hour, "how long a browser session lasts")
 	fs.durationVar(&cfg.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long SIGTERM waits for requests in flight")
 	fs.stringVar(&cfg.Playbooks, "playbooks", "", "directory of custom playbooks (*.yaml) adding to or overriding the built-in ones")
+	fs.boolVar(&cfg.AwarenessDayCounts, "awareness-day-counts", true, "count the day of becoming aware as day 1 of APPI periods (stricter); false counts from the next day (civil code 初日不算入)")
 	fs.stringVar(&cfg.NIS2Entity, "nis2-entity", "", `"essential" or "important" if the organisation falls under NIS2 (starts NIS2 reporting clocks)`)
 	return fs
 }
@@ -166,7 +171,7 @@ func cmdConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 	}
 	// Nothing secret lives in the config yet; when secrets arrive they are
 	// printed as "***".
-	fmt.Fprintf(stdout, "data            %s\nlisten          %s\nlog-level       %s\nlog-format      %s\nsecure-cookies  %t\nsession-ttl     %s\nshutdown-grace  %s\nnis2-entity     %s\n",
-		cfg.Data, cfg.Listen, cfg.LogLevel, cfg.LogFormat, cfg.SecureCookies, cfg.SessionTTL, cfg.ShutdownGrace, cfg.NIS2Entity)
+	fmt.Fprintf(stdout, "data            %s\nlisten          %s\nlog-level       %s\nlog-format      %s\nsecure-cookies  %t\nsession-ttl     %s\nshutdown-grace  %s\nnis2-entity     %s\nawareness-day-counts %t\n",
+		cfg.Data, cfg.Listen, cfg.LogLevel, cfg.LogFormat, cfg.SecureCookies, cfg.SessionTTL, cfg.ShutdownGrace, cfg.NIS2Entity, cfg.AwarenessDayCounts)
 	return nil
 }

@@ -41,7 +41,7 @@ type Main struct {
 // Run opens the database, makes sure an admin exists and starts serving.
 // It returns once the listener is open; Close stops everything.
 func (m *Main) Run(ctx context.Context) error {
-	clocks := deadline.Config{NIS2: deadline.NIS2Entity(m.Config.NIS2Entity)}
+	clocks := deadline.Config{NIS2: deadline.NIS2Entity(m.Config.NIS2Entity), AwarenessDayIsDayOne: m.Config.AwarenessDayCounts}
 	if err := clocks.Validate(); err != nil {
 		return fmt.Errorf("--nis2-entity: %w", err)
 	}
