@@ -29,6 +29,10 @@ type Config struct {
 	Clocks deadline.Config
 	// Playbooks are the response procedures; nil means the built-in ones.
 	Playbooks *playbook.Set
+	// AlertDedupWindow is how long after an alert was last seen a new
+	// event with the same fingerprint still counts as a repeat of it
+	// (default 24h).
+	AlertDedupWindow time.Duration
 }
 
 // App is the set of use cases over one store.
@@ -63,6 +67,9 @@ func New(st *store.Store, log *slog.Logger, now func() time.Time, cfg Config) *A
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.AlertDedupWindow <= 0 {
+		cfg.AlertDedupWindow = 24 * time.Hour
 	}
 	if cfg.PasswordParams.Time == 0 {
 		cfg.PasswordParams = auth.DefaultParams

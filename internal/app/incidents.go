@@ -83,38 +83,47 @@ func (app *App) CreateIncident(ctx context.Context, a Actor, in NewIncident) (*c
 		return nil, err
 	}
 	err := app.store.InTx(ctx, func(tx *store.Tx) error {
-		now := tx.Now()
-		key, err := tx.NextIncidentKey(ctx, now.In(jst).Year())
-		if err != nil {
-			return err
-		}
-		inc.Key = key
-		inc.CreatedAt, inc.UpdatedAt, inc.Timestamps.ReportedAt = now, now, now
-		detected := now
-		if in.DetectedAt != nil {
-			detected = in.DetectedAt.UTC().Truncate(time.Microsecond)
-		}
-		inc.Timestamps.DetectedAt = &detected
-		if err := tx.CreateIncident(ctx, inc); err != nil {
-			return err
-		}
-		if err := tx.EnterPhase(ctx, inc.ID, core.PhaseDetect, a.name(), ""); err != nil {
-			return err
-		}
-		inc.Phases = []core.PhasePeriod{{Phase: core.PhaseDetect, EnteredAt: now, EnteredBy: a.name()}}
-		if err := appendEvent(ctx, tx, a, core.EvIncidentCreated, inc.ID, map[string]any{"incident": inc}); err != nil {
-			return err
-		}
-		if inc.Restricted && !a.System {
-			// Whoever restricts an incident keeps seeing it.
-			return addMember(ctx, tx, a, inc, a.User)
-		}
-		return nil
+		return createIncident(ctx, tx, a, inc, in.DetectedAt)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return inc, nil
+}
+
+// createIncident files a normalised incident inside tx: the next key, the
+// row, its first phase, the created event, and membership for whoever
+// restricts it. CreateIncident and alert promotion share it, so an
+// incident opened from an alert is recorded exactly like any other.
+// It only assigns to inc's fields, so it may run again with the same inc.
+func createIncident(ctx context.Context, tx *store.Tx, a Actor, inc *core.Incident, detectedAt *time.Time) error {
+	now := tx.Now()
+	key, err := tx.NextIncidentKey(ctx, now.In(jst).Year())
+	if err != nil {
+		return err
+	}
+	inc.Key = key
+	inc.CreatedAt, inc.UpdatedAt, inc.Timestamps.ReportedAt = now, now, now
+	detected := now
+	if detectedAt != nil {
+		detected = detectedAt.UTC().Truncate(time.Microsecond)
+	}
+	inc.Timestamps.DetectedAt = &detected
+	if err := tx.CreateIncident(ctx, inc); err != nil {
+		return err
+	}
+	if err := tx.EnterPhase(ctx, inc.ID, core.PhaseDetect, a.name(), ""); err != nil {
+		return err
+	}
+	inc.Phases = []core.PhasePeriod{{Phase: core.PhaseDetect, EnteredAt: now, EnteredBy: a.name()}}
+	if err := appendEvent(ctx, tx, a, core.EvIncidentCreated, inc.ID, map[string]any{"incident": inc}); err != nil {
+		return err
+	}
+	if inc.Restricted && !a.System {
+		// Whoever restricts an incident keeps seeing it.
+		return addMember(ctx, tx, a, inc, a.User)
+	}
+	return nil
 }
 
 // jst is where incident keys take their year: a Japanese desk numbers

@@ -46,6 +46,15 @@ func (s *Server) routeList() []route {
 		{method: "POST", path: "/api/v1/incidents/{key}/tasks", h: s.createTask},
 		{method: "PATCH", path: "/api/v1/incidents/{key}/tasks/{task}", h: s.updateTask},
 		{method: "POST", path: "/api/v1/incidents/{key}/tasks/{task}/complete", h: s.completeTask},
+
+		{method: "POST", path: "/api/v1/alerts", h: s.ingestAlerts},
+		{method: "POST", path: "/api/v1/alerts/{format}", h: s.ingestAlerts},
+		{method: "GET", path: "/api/v1/alerts", h: s.listAlerts},
+		{method: "GET", path: "/api/v1/alerts/{id}", h: s.getAlert},
+		{method: "POST", path: "/api/v1/alerts/{id}/acknowledge", h: s.acknowledgeAlert},
+		{method: "POST", path: "/api/v1/alerts/{id}/close", h: s.closeAlert},
+		{method: "POST", path: "/api/v1/alerts/{id}/promote", h: s.promoteAlert},
+		{method: "POST", path: "/api/v1/alerts/{id}/attach", h: s.attachAlert},
 	}
 }
 

@@ -59,6 +59,9 @@ func Run(t *testing.T, open func(tb testing.TB) *store.Store) {
 		{"Tokens", testTokens},
 		{"Sessions", testSessions},
 		{"Close", testClose},
+		{"AlertIngestAndDedup", testAlertIngest},
+		{"AlertFind", testAlertFind},
+		{"AlertStatusAndLink", testAlertStatusAndLink},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -1,0 +1,299 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/irdesk/irdesk/internal/core"
+	"github.com/irdesk/irdesk/internal/ingest"
+)
+
+// IngestAlert records one parsed alert and reports which stored alert it
+// became and whether that alert existed already:
+//   - a resend (same source and SourceEventID as an earlier occurrence)
+//     returns the earlier alert and changes nothing;
+//   - a repeat (same fingerprint, last seen within window, not closed)
+//     bumps that alert's count and last_seen and adds an occurrence;
+//   - anything else is a new alert with its first occurrence and its
+//     observables.
+//
+// a.ReceivedAt is when it arrived (the transaction's time if zero).
+func (tx *Tx) IngestAlert(ctx context.Context, a *ingest.Alert, window time.Duration) (id int64, duplicate bool, err error) {
+	received := a.ReceivedAt
+	if received.IsZero() {
+		received = tx.now
+	}
+	var eventTime *time.Time
+	if !a.EventTime.IsZero() {
+		eventTime = &a.EventTime
+	}
+	if a.SourceEventID != "" {
+		row, err := tx.queryRow(ctx, `SELECT alert_id FROM alert_occurrences WHERE source = ? AND source_event_id = ?`, a.Source, a.SourceEventID)
+		if err != nil {
+			return 0, false, err
+		}
+		switch err := row.Scan(&id); {
+		case err == nil:
+			return id, true, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return 0, false, fmt.Errorf("look up alert event: %w", err)
+		}
+	}
+	row, err := tx.queryRow(ctx, `SELECT id FROM alerts WHERE fingerprint = ? AND last_seen >= ? AND status <> 'closed'
+		ORDER BY last_seen DESC LIMIT 1`, a.Fingerprint, micros(received.Add(-window)))
+	if err != nil {
+		return 0, false, err
+	}
+	switch err := row.Scan(&id); {
+	case err == nil:
+		// Occurrences may arrive out of order; last_seen never goes back.
+		// CASE, not MAX or GREATEST: the two databases spell those differently.
+		if _, err := tx.exec(ctx, `UPDATE alerts SET count = count + 1,
+			last_seen = CASE WHEN last_seen < ? THEN ? ELSE last_seen END, updated_at = ? WHERE id = ?`,
+			micros(received), micros(received), micros(tx.now), id); err != nil {
+			return 0, false, fmt.Errorf("bump alert: %w", err)
+		}
+		duplicate = true
+	case errors.Is(err, sql.ErrNoRows):
+		now := micros(tx.now)
+		row, err := tx.queryRow(ctx, `INSERT INTO alerts (source, source_event_id, fingerprint, status, close_reason, severity, native_severity,
+			rule_id, rule_name, title, host, user_name, src_ip, src_port, dst_ip, dst_port, process, file_hash, url, domain, email,
+			event_time, first_seen, last_seen, count, raw, created_at, updated_at)
+			VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id`,
+			a.Source, a.SourceEventID, a.Fingerprint, string(core.AlertNew), string(a.Severity), a.NativeSeverity,
+			a.RuleID, a.RuleName, a.Title, a.Host, a.User, a.SrcIP, a.SrcPort, a.DstIP, a.DstPort, a.Process, a.FileHash, a.URL, a.Domain, a.Email,
+			nullMicros(eventTime), micros(received), micros(received), string(a.Raw), now, now)
+		if err != nil {
+			return 0, false, err
+		}
+		if err := row.Scan(&id); err != nil {
+			return 0, false, fmt.Errorf("create alert: %w", err)
+		}
+	default:
+		return 0, false, fmt.Errorf("look up alert fingerprint: %w", err)
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO alert_occurrences (alert_id, source, source_event_id, received_at, event_time) VALUES (?, ?, ?, ?, ?)`,
+		id, a.Source, a.SourceEventID, micros(received), nullMicros(eventTime)); err != nil {
+		return 0, false, fmt.Errorf("record alert occurrence: %w", err)
+	}
+	// A repeat links its observables too: the key fields are the same, but
+	// a repeat may name another file or URL, and it should be findable.
+	for _, o := range a.Observables {
+		oid, err := tx.observableID(ctx, o.Type, o.Value)
+		if err != nil {
+			return 0, false, err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO alert_observables (alert_id, observable_id) VALUES (?, ?)
+			ON CONFLICT (alert_id, observable_id) DO NOTHING`, id, oid); err != nil {
+			return 0, false, fmt.Errorf("link observable: %w", err)
+		}
+	}
+	return id, duplicate, nil
+}
+
+// observableID returns the row of an observable, adding it if new.
+func (tx *Tx) observableID(ctx context.Context, typ, value string) (int64, error) {
+	if _, err := tx.exec(ctx, `INSERT INTO observables (type, value, first_seen) VALUES (?, ?, ?) ON CONFLICT (type, value) DO NOTHING`,
+		typ, value, micros(tx.now)); err != nil {
+		return 0, fmt.Errorf("add observable: %w", err)
+	}
+	row, err := tx.queryRow(ctx, `SELECT id FROM observables WHERE type = ? AND value = ?`, typ, value)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	if err := row.Scan(&id); err != nil {
+		return 0, fmt.Errorf("read observable: %w", err)
+	}
+	return id, nil
+}
+
+// AlertFilter selects alerts for a list. Empty fields do not filter.
+// Lists are newest first; Before is the id the previous page ended at.
+type AlertFilter struct {
+	Statuses   []core.AlertStatus
+	Sources    []string
+	Severities []core.Severity
+	Host       string // exact
+	// Query matches title or rule name as a substring, case-insensitively
+	// (ASCII). A scan, not an index: good enough until alerts get full text.
+	Query  string
+	Before int64
+	Limit  int
+	// Scope decides whether an alert's incident key is shown: a viewer
+	// who may not see a restricted incident does not learn its key.
+	Scope Scope
+}
+
+// alertColsTmpl is the column list scanAlert reads (raw is read by
+// GetAlert only); %s is the incident key, shown only within the scope.
+const alertColsTmpl = `a.id, a.source, a.source_event_id, a.fingerprint, a.status, a.close_reason, a.severity, a.native_severity,
+	a.rule_id, a.rule_name, a.title, a.host, a.user_name, a.src_ip, a.src_port, a.dst_ip, a.dst_port, a.process, a.file_hash,
+	a.url, a.domain, a.email, a.event_time, a.first_seen, a.last_seen, a.count, COALESCE(a.incident_id, 0), %s,
+	a.created_at, a.updated_at`
+
+const alertJoins = ` LEFT JOIN incidents i ON i.id = a.incident_id`
+
+// alertCols returns the column list for a viewer and the arguments its
+// scope condition takes, which come first in the query.
+func alertCols(scope Scope) (string, []any) {
+	cond, args := scope.where()
+	return fmt.Sprintf(alertColsTmpl, "CASE WHEN i.id IS NOT NULL AND "+cond+" THEN i.key ELSE '' END"), args
+}
+
+func scanAlert(sc scanner, extra ...any) (*core.Alert, error) {
+	var al core.Alert
+	var eventTime sql.NullInt64
+	var first, last, created, updated int64
+	dest := []any{&al.ID, &al.Source, &al.SourceEventID, &al.Fingerprint, &al.Status, &al.CloseReason, &al.Severity, &al.NativeSeverity,
+		&al.RuleID, &al.RuleName, &al.Title, &al.Host, &al.User, &al.SrcIP, &al.SrcPort, &al.DstIP, &al.DstPort, &al.Process, &al.FileHash,
+		&al.URL, &al.Domain, &al.Email, &eventTime, &first, &last, &al.Count, &al.IncidentID, &al.IncidentKey, &created, &updated}
+	if err := sc.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	al.EventTime = timePtr(eventTime)
+	al.FirstSeen, al.LastSeen = fromMicros(first), fromMicros(last)
+	al.CreatedAt, al.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &al, nil
+}
+
+// likeEscape makes s match literally inside a LIKE pattern with ESCAPE '\'.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// FindAlerts lists alerts matching f, newest first, without raw payloads
+// or observables. It returns at most f.Limit alerts and whether more follow.
+func (r reader) FindAlerts(ctx context.Context, f AlertFilter) ([]*core.Alert, bool, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > MaxListLimit {
+		limit = 50
+	}
+	cols, args := alertCols(f.Scope)
+	where := []string{"1 = 1"}
+	inList("a.status", f.Statuses, &where, &args)
+	inList("a.source", f.Sources, &where, &args)
+	inList("a.severity", f.Severities, &where, &args)
+	if f.Host != "" {
+		where = append(where, "a.host = ?")
+		args = append(args, f.Host)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		where = append(where, `(LOWER(a.title) LIKE ? ESCAPE '\' OR LOWER(a.rule_name) LIKE ? ESCAPE '\')`)
+		p := "%" + likeEscape(strings.ToLower(q)) + "%"
+		args = append(args, p, p)
+	}
+	if f.Before > 0 {
+		where = append(where, "a.id < ?")
+		args = append(args, f.Before)
+	}
+	args = append(args, limit+1)
+	rows, err := r.query(ctx, `SELECT `+cols+` FROM alerts a`+alertJoins+` WHERE `+strings.Join(where, " AND ")+` ORDER BY a.id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("find alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []*core.Alert
+	for rows.Next() {
+		al, err := scanAlert(rows)
+		if err != nil {
+			return nil, false, fmt.Errorf("find alerts: %w", err)
+		}
+		out = append(out, al)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("find alerts: %w", err)
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+// GetAlert returns an alert with its raw payload and observables.
+// Returns core.ErrNotFound if there is none.
+func (r reader) GetAlert(ctx context.Context, id int64, scope Scope) (*core.Alert, error) {
+	cols, args := alertCols(scope)
+	row, err := r.queryRow(ctx, `SELECT `+cols+`, a.raw FROM alerts a`+alertJoins+` WHERE a.id = ?`, append(args, id)...)
+	if err != nil {
+		return nil, err
+	}
+	var raw string
+	al, err := scanAlert(row, &raw)
+	if err != nil {
+		return nil, notFound(err, fmt.Sprintf("alert %d", id))
+	}
+	al.Raw = []byte(raw)
+	rows, err := r.query(ctx, `SELECT o.type, o.value FROM alert_observables ao JOIN observables o ON o.id = ao.observable_id
+		WHERE ao.alert_id = ? ORDER BY o.id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("alert observables: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o core.Observable
+		if err := rows.Scan(&o.Type, &o.Value); err != nil {
+			return nil, err
+		}
+		al.Observables = append(al.Observables, o)
+	}
+	return al, rows.Err()
+}
+
+// SetAlertStatus sets an alert's status and close reason (empty unless
+// closed). Returns core.ErrNotFound if there is no such alert.
+func (tx *Tx) SetAlertStatus(ctx context.Context, id int64, status core.AlertStatus, reason core.CloseReason) error {
+	res, err := tx.exec(ctx, `UPDATE alerts SET status = ?, close_reason = ?, updated_at = ? WHERE id = ?`,
+		string(status), string(reason), micros(tx.now), id)
+	if err != nil {
+		return fmt.Errorf("set alert status: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("alert %d: %w", id, core.ErrNotFound)
+	}
+	return nil
+}
+
+// LinkAlertIncident ties an alert to an incident and gives the incident
+// the alert's observables (recorded as added by byUserID, 0 for the
+// system). Returns core.ErrNotFound if there is no such alert.
+func (tx *Tx) LinkAlertIncident(ctx context.Context, alertID, incidentID, byUserID int64) error {
+	res, err := tx.exec(ctx, `UPDATE alerts SET incident_id = ?, updated_at = ? WHERE id = ?`, incidentID, micros(tx.now), alertID)
+	if err != nil {
+		return fmt.Errorf("link alert: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("alert %d: %w", alertID, core.ErrNotFound)
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO incident_observables (incident_id, observable_id, added_by, added_at)
+		SELECT ?, observable_id, ?, ? FROM alert_observables WHERE alert_id = ?
+		ON CONFLICT (incident_id, observable_id) DO NOTHING`,
+		incidentID, sql.NullInt64{Int64: byUserID, Valid: byUserID != 0}, micros(tx.now), alertID); err != nil {
+		return fmt.Errorf("copy observables to incident: %w", err)
+	}
+	return nil
+}
+
+// IncidentObservables lists the observables an incident carries.
+func (r reader) IncidentObservables(ctx context.Context, incidentID int64) ([]core.Observable, error) {
+	rows, err := r.query(ctx, `SELECT o.type, o.value FROM incident_observables io JOIN observables o ON o.id = io.observable_id
+		WHERE io.incident_id = ? ORDER BY o.id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("incident observables: %w", err)
+	}
+	defer rows.Close()
+	var out []core.Observable
+	for rows.Next() {
+		var o core.Observable
+		if err := rows.Scan(&o.Type, &o.Value); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,271 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/irdesk/irdesk/internal/core"
+	"github.com/irdesk/irdesk/internal/ingest"
+	"github.com/irdesk/irdesk/internal/store"
+)
+
+// alertFixture is a parsed alert as ingest would give it.
+func alertFixture(eventID, fingerprint string, edits ...func(*ingest.Alert)) *ingest.Alert {
+	a := &ingest.Alert{
+		ReceivedAt: base, EventTime: base.Add(-time.Minute), Source: "native", SourceEventID: eventID,
+		Severity: core.S2, NativeSeverity: "high", RuleID: "r-1", RuleName: "SSH brute force", Title: "Brute force on web-01",
+		Host: "web-01", User: "alice", SrcIP: "203.0.113.7", SrcPort: 40000, DstIP: "10.0.0.5", DstPort: 22,
+		Observables: []ingest.Observable{{Type: "ip", Value: "203.0.113.7"}, {Type: "host", Value: "web-01"}},
+		Raw:         json.RawMessage(`{"id":"` + eventID + `","weird":[1,2,{"x":null}]}`),
+		Fingerprint: fingerprint,
+	}
+	for _, e := range edits {
+		e(a)
+	}
+	return a
+}
+
+type ingested struct {
+	id  int64
+	dup bool
+}
+
+func ingestOne(tb testing.TB, st *store.Store, a *ingest.Alert, window time.Duration) ingested {
+	tb.Helper()
+	var out ingested
+	inTx(tb, st, func(ctx context.Context, tx *store.Tx) error {
+		id, dup, err := tx.IngestAlert(ctx, a, window)
+		out = ingested{id, dup}
+		return err
+	})
+	return out
+}
+
+func getAlert(tb testing.TB, st *store.Store, id int64) *core.Alert {
+	tb.Helper()
+	al, err := st.GetAlert(context.Background(), id, store.Scope{All: true})
+	if err != nil {
+		tb.Fatalf("GetAlert(%d): %v", id, err)
+	}
+	return al
+}
+
+func testAlertIngest(t *testing.T, st *store.Store) {
+	const window = time.Hour
+	first := ingestOne(t, st, alertFixture("e1", "fp-a"), window)
+	if first.dup || first.id == 0 {
+		t.Fatalf("first ingest = %+v, want a new alert", first)
+	}
+	al := getAlert(t, st, first.id)
+	if al.Count != 1 || al.Status != core.AlertNew || al.Source != "native" || al.SourceEventID != "e1" ||
+		al.Severity != core.S2 || al.Title != "Brute force on web-01" || al.User != "alice" || al.DstPort != 22 ||
+		!al.FirstSeen.Equal(base) || !al.LastSeen.Equal(base) || al.EventTime == nil || !al.EventTime.Equal(base.Add(-time.Minute)) {
+		t.Errorf("stored alert = %+v", al)
+	}
+	if string(al.Raw) != `{"id":"e1","weird":[1,2,{"x":null}]}` {
+		t.Errorf("raw = %s, want the payload verbatim", al.Raw)
+	}
+	wantObs := []core.Observable{{Type: "ip", Value: "203.0.113.7"}, {Type: "host", Value: "web-01"}}
+	if !slices.Equal(al.Observables, wantObs) {
+		t.Errorf("observables = %v, want %v", al.Observables, wantObs)
+	}
+
+	// A resend of the same event changes nothing.
+	again := ingestOne(t, st, alertFixture("e1", "fp-a", func(a *ingest.Alert) { a.ReceivedAt = base.Add(time.Minute) }), window)
+	if again != (ingested{first.id, true}) {
+		t.Fatalf("resend = %+v, want {%d true}", again, first.id)
+	}
+	if al := getAlert(t, st, first.id); al.Count != 1 || !al.LastSeen.Equal(base) {
+		t.Errorf("after a resend count = %d last_seen = %v, want 1 and unchanged", al.Count, al.LastSeen)
+	}
+
+	// A new event with the same fingerprint inside the window is a repeat.
+	later := base.Add(30 * time.Minute)
+	rep := ingestOne(t, st, alertFixture("e2", "fp-a", func(a *ingest.Alert) {
+		a.ReceivedAt = later
+		a.Observables = append(a.Observables, ingest.Observable{Type: "filename", Value: "x.exe"})
+	}), window)
+	if rep != (ingested{first.id, true}) {
+		t.Fatalf("repeat = %+v, want {%d true}", rep, first.id)
+	}
+	al = getAlert(t, st, first.id)
+	if al.Count != 2 || !al.LastSeen.Equal(later) || !al.FirstSeen.Equal(base) || al.SourceEventID != "e1" {
+		t.Errorf("after a repeat = count %d first %v last %v event %q", al.Count, al.FirstSeen, al.LastSeen, al.SourceEventID)
+	}
+	if len(al.Observables) != 3 {
+		t.Errorf("a repeat's new observable is not linked: %v", al.Observables)
+	}
+	// The repeat's id is recorded: resending it is recognised as well.
+	if r := ingestOne(t, st, alertFixture("e2", "fp-a", func(a *ingest.Alert) { a.ReceivedAt = later.Add(time.Second) }), window); r != (ingested{first.id, true}) {
+		t.Errorf("resend of the repeat = %+v", r)
+	}
+	// Events without ids are repeats by fingerprint only.
+	for range 2 {
+		r := ingestOne(t, st, alertFixture("", "fp-a", func(a *ingest.Alert) { a.ReceivedAt = later }), window)
+		if r != (ingested{first.id, true}) {
+			t.Errorf("id-less repeat = %+v", r)
+		}
+	}
+	if al := getAlert(t, st, first.id); al.Count != 4 {
+		t.Errorf("count = %d, want 4", al.Count)
+	}
+	// An out-of-order occurrence does not move last_seen back.
+	ingestOne(t, st, alertFixture("e-old", "fp-a", func(a *ingest.Alert) { a.ReceivedAt = base.Add(time.Minute) }), window)
+	if al := getAlert(t, st, first.id); !al.LastSeen.Equal(later) || al.Count != 5 {
+		t.Errorf("after an older occurrence last_seen = %v count = %d", al.LastSeen, al.Count)
+	}
+
+	// Past the window, the same fingerprint is a new alert.
+	past := ingestOne(t, st, alertFixture("e3", "fp-a", func(a *ingest.Alert) { a.ReceivedAt = later.Add(window + time.Second) }), window)
+	if past.dup || past.id == first.id {
+		t.Errorf("after the window = %+v, want a new alert", past)
+	}
+	// The same event id from another source is another event.
+	other := ingestOne(t, st, alertFixture("e1", "fp-b", func(a *ingest.Alert) { a.Source = "wazuh" }), window)
+	if other.dup {
+		t.Errorf("same event id from another source = %+v, want new", other)
+	}
+	// A closed alert is not bumped: its repeat starts a new alert.
+	inTx(t, st, func(ctx context.Context, tx *store.Tx) error {
+		return tx.SetAlertStatus(ctx, past.id, core.AlertClosed, core.CloseBenign)
+	})
+	after := ingestOne(t, st, alertFixture("e4", "fp-a", func(a *ingest.Alert) { a.ReceivedAt = later.Add(window + time.Minute) }), window)
+	if after.dup || after.id == past.id {
+		t.Errorf("repeat of a closed alert = %+v, want a new alert", after)
+	}
+	// Observables are stored once however many alerts carry them.
+	if a, b := getAlert(t, st, first.id), getAlert(t, st, after.id); a.Observables[0] != b.Observables[0] {
+		t.Errorf("observables differ: %v %v", a.Observables, b.Observables)
+	}
+
+	if _, err := st.GetAlert(context.Background(), 999999, store.Scope{All: true}); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("GetAlert(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+func testAlertFind(t *testing.T, st *store.Store) {
+	var ids []int64
+	for i := range 7 {
+		sev := core.S3
+		if i%2 == 0 {
+			sev = core.S1
+		}
+		src := "wazuh"
+		if i >= 5 {
+			src = "cef"
+		}
+		r := ingestOne(t, st, alertFixture(fmt.Sprint("f", i), fmt.Sprint("fp-", i), func(a *ingest.Alert) {
+			a.Severity, a.Source = sev, src
+			a.Host = fmt.Sprint("host-", i%3)
+			a.Title = fmt.Sprintf("Alert %d_%%x", i)
+			if i == 3 {
+				a.RuleName = "Mimikatz Detected"
+			}
+		}), time.Hour)
+		ids = append(ids, r.id)
+	}
+	ctx := context.Background()
+	find := func(f store.AlertFilter) ([]int64, bool) {
+		t.Helper()
+		items, more, err := st.FindAlerts(ctx, f)
+		if err != nil {
+			t.Fatalf("FindAlerts(%+v): %v", f, err)
+		}
+		var out []int64
+		for _, a := range items {
+			if len(a.Raw) != 0 {
+				t.Errorf("list item %d carries its raw payload", a.ID)
+			}
+			out = append(out, a.ID)
+		}
+		return out, more
+	}
+	rev := func(idx ...int) []int64 {
+		var out []int64
+		for _, i := range idx {
+			out = append(out, ids[i])
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		f    store.AlertFilter
+		want []int64
+	}{
+		{"all newest first", store.AlertFilter{}, rev(6, 5, 4, 3, 2, 1, 0)},
+		{"severity", store.AlertFilter{Severities: []core.Severity{core.S1}}, rev(6, 4, 2, 0)},
+		{"source", store.AlertFilter{Sources: []string{"cef"}}, rev(6, 5)},
+		{"host", store.AlertFilter{Host: "host-1"}, rev(4, 1)},
+		{"status", store.AlertFilter{Statuses: []core.AlertStatus{core.AlertClosed}}, nil},
+		{"query title", store.AlertFilter{Query: "alert 2"}, rev(2)},
+		{"query rule name, any case", store.AlertFilter{Query: "MIMIKATZ"}, rev(3)},
+		{"query wildcards are literal", store.AlertFilter{Query: "_%"}, rev(6, 5, 4, 3, 2, 1, 0)},
+		{"query wildcards do not match anything", store.AlertFilter{Query: "1%%"}, nil},
+		{"combined", store.AlertFilter{Severities: []core.Severity{core.S1}, Sources: []string{"wazuh"}, Host: "host-0"}, rev(0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _ := find(tt.f)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// Paging with the cursor walks every alert once.
+	var all []int64
+	before := int64(0)
+	for {
+		page, more := find(store.AlertFilter{Limit: 3, Before: before})
+		all = append(all, page...)
+		if !more {
+			break
+		}
+		before = page[len(page)-1]
+	}
+	if !slices.Equal(all, rev(6, 5, 4, 3, 2, 1, 0)) {
+		t.Errorf("paged = %v", all)
+	}
+}
+
+func testAlertStatusAndLink(t *testing.T, st *store.Store) {
+	u := newUser(t, st, "ann", core.RoleAnalyst)
+	r := ingestOne(t, st, alertFixture("s1", "fp-s"), time.Hour)
+	inc := newIncident(t, st, "From an alert")
+	inTx(t, st, func(ctx context.Context, tx *store.Tx) error {
+		if err := tx.SetAlertStatus(ctx, r.id, core.AlertPromoted, ""); err != nil {
+			return err
+		}
+		return tx.LinkAlertIncident(ctx, r.id, inc.ID, u.ID)
+	})
+	al := getAlert(t, st, r.id)
+	if al.Status != core.AlertPromoted || al.IncidentID != inc.ID || al.IncidentKey != inc.Key {
+		t.Errorf("linked alert = status %s incident %d %q", al.Status, al.IncidentID, al.IncidentKey)
+	}
+	obs, err := st.IncidentObservables(context.Background(), inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(obs, al.Observables) {
+		t.Errorf("incident observables = %v, want the alert's %v", obs, al.Observables)
+	}
+	// Linking again (another alert with the same observables) adds no copies.
+	r2 := ingestOne(t, st, alertFixture("s2", "fp-s2"), time.Hour)
+	inTx(t, st, func(ctx context.Context, tx *store.Tx) error { return tx.LinkAlertIncident(ctx, r2.id, inc.ID, 0) })
+	if obs, _ := st.IncidentObservables(context.Background(), inc.ID); len(obs) != 2 {
+		t.Errorf("incident observables after a second link = %v", obs)
+	}
+	ctx := context.Background()
+	err = st.InTx(ctx, func(tx *store.Tx) error { return tx.SetAlertStatus(ctx, 999999, core.AlertClosed, core.CloseBenign) })
+	if !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("SetAlertStatus(missing) = %v, want ErrNotFound", err)
+	}
+	err = st.InTx(ctx, func(tx *store.Tx) error { return tx.LinkAlertIncident(ctx, 999999, inc.ID, 0) })
+	if !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("LinkAlertIncident(missing) = %v, want ErrNotFound", err)
+	}
+}
