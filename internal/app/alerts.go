@@ -46,7 +46,7 @@ func (app *App) IngestAlerts(ctx context.Context, a Actor, format string, body [
 	}
 	format = strings.ToLower(strings.TrimSpace(format))
 	var out []IngestResult
-	err = app.store.InTx(ctx, func(tx *store.Tx) error {
+	err = app.store.TryInTx(ctx, func(tx *store.Tx) error {
 		results := make([]IngestResult, len(alerts))
 		dups := 0
 		for i := range alerts {

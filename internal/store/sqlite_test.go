@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -397,4 +398,47 @@ func TestWALStaysBoundedUnderReads(t *testing.T) {
 		t.Errorf("the WAL grew to %d bytes with a limit of %d", peak, limit)
 	}
 	t.Logf("peak WAL %d bytes (limit %d)", peak, limit)
+}
+
+// TestTryInTxSheds: with the queue full, TryInTx refuses at once with
+// ErrOverloaded and runs nothing, while what was queued still commits.
+func TestTryInTxSheds(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), t.TempDir(), store.Options{MaxBatch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	hold, started := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	// The first write holds the writer, so the one-slot queue fills up.
+	go func() {
+		first <- st.InTx(ctx, func(tx *store.Tx) error { close(started); <-hold; return nil })
+	}()
+	<-started
+	const tries = 5
+	results := make(chan error, tries)
+	var ran atomic.Int32
+	for range tries {
+		go func() {
+			results <- st.TryInTx(ctx, func(tx *store.Tx) error { ran.Add(1); return nil })
+		}()
+	}
+	// At most one try fits in the queue; the others must be refused now,
+	// while the writer is still held.
+	for range tries - 1 {
+		if err := <-results; !errors.Is(err, store.ErrOverloaded) {
+			t.Fatalf("TryInTx on a full queue: %v, want ErrOverloaded", err)
+		}
+	}
+	close(hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-results; err != nil {
+		t.Fatalf("the queued try: %v", err)
+	}
+	if n := ran.Load(); n != 1 {
+		t.Fatalf("%d tries ran, want exactly the queued one", n)
+	}
 }

@@ -199,7 +199,14 @@ func (s *Store) Ping(ctx context.Context) error {
 // accumulate into them. fn may run after ctx is done only if it had
 // already started.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.w.do(ctx, fn)
+	return s.w.do(ctx, fn, true)
+}
+
+// TryInTx is InTx for load that may be shed: when the write queue is
+// full it returns ErrOverloaded at once instead of waiting, so intake
+// answers "retry later" rather than piling up requests without bound.
+func (s *Store) TryInTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.w.do(ctx, fn, false)
 }
 
 // Tx is one write transaction. It reads through the same connection, so it

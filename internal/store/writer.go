@@ -78,18 +78,31 @@ func newWriter(ctx context.Context, conn *sql.Conn, d dialect, opts Options, wal
 	return w, nil
 }
 
-func (w *writer) do(ctx context.Context, fn func(*Tx) error) error {
+// ErrOverloaded means the write queue is full and the caller asked not to
+// wait: the write was not made, and may be retried later.
+var ErrOverloaded = errors.New("the write queue is full")
+
+func (w *writer) do(ctx context.Context, fn func(*Tx) error, wait bool) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	w.closeMu.RLock()
 	if w.closed {
 		w.closeMu.RUnlock()
 		return ErrClosed
 	}
-	select {
-	case w.reqs <- req:
-	case <-ctx.Done():
-		w.closeMu.RUnlock()
-		return ctx.Err()
+	if !wait {
+		select {
+		case w.reqs <- req:
+		default:
+			w.closeMu.RUnlock()
+			return ErrOverloaded
+		}
+	} else {
+		select {
+		case w.reqs <- req:
+		case <-ctx.Done():
+			w.closeMu.RUnlock()
+			return ctx.Err()
+		}
 	}
 	w.closeMu.RUnlock()
 	// Once queued, wait for the answer even if ctx ends: the caller must

@@ -56,6 +56,9 @@ func problemFor(err error) Problem {
 		return Problem{Type: problemBase + "forbidden", Title: http.StatusText(http.StatusForbidden), Status: http.StatusForbidden, Detail: err.Error()}
 	case errors.Is(err, core.ErrUnauthenticated):
 		return Problem{Type: problemBase + "unauthenticated", Title: "Unauthenticated", Status: http.StatusUnauthorized, Detail: err.Error()}
+	case errors.Is(err, store.ErrOverloaded):
+		return Problem{Type: problemBase + "too-many-requests", Title: http.StatusText(http.StatusTooManyRequests), Status: http.StatusTooManyRequests,
+			Detail: "irdesk is writing as fast as it can; nothing of this request was stored: send it again after Retry-After seconds"}
 	case errors.Is(err, store.ErrClosed):
 		return Problem{Type: problemBase + "unavailable", Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable, Detail: "the server is shutting down; retry on another node or in a moment"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -96,6 +99,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "request_id", p.RequestID, "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
 		s.log.Debug("request refused", "request_id", p.RequestID, "status", p.Status, "err", err)
+	}
+	if p.Status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="irdesk"`)
