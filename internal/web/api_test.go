@@ -2,14 +2,18 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/irdesk/irdesk/internal/core"
+	"github.com/irdesk/irdesk/internal/store"
 )
 
 // TestBadInputWritesNothing: every malformed request answers 4xx with a
@@ -273,5 +277,15 @@ func TestReadyzWithoutDatabase(t *testing.T) {
 	}
 	if r := env.call("analyst", "POST", "/api/v1/incidents", `{"title":"x"}`); r.status < 500 || r.header.Get("Content-Type") != "application/problem+json" {
 		t.Errorf("write without database: %d %s", r.status, r.body)
+	}
+}
+
+// A full write queue is a 429 with Retry-After, so tools back off and resend.
+func TestOverloadIs429(t *testing.T) {
+	s := &Server{log: slog.New(slog.DiscardHandler)}
+	rec := httptest.NewRecorder()
+	s.writeError(rec, httptest.NewRequest("POST", "/api/v1/alerts", nil), fmt.Errorf("ingest: %w", store.ErrOverloaded))
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("%d %v", rec.Code, rec.Header())
 	}
 }
