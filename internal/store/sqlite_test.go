@@ -369,7 +369,9 @@ func TestWALStaysBoundedUnderReads(t *testing.T) {
 			}
 		}()
 	}
-	var peak int64
+	// written adds up every growth of the WAL file: what the WAL would
+	// reach if nothing ever started it over.
+	var peak, last, written int64
 	for i := range 600 {
 		err := st.InTx(ctx, func(tx *store.Tx) error {
 			key, err := tx.NextIncidentKey(ctx, 2026)
@@ -386,18 +388,23 @@ func TestWALStaysBoundedUnderReads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi, err := os.Stat(filepath.Join(dir, store.DBFileName+"-wal")); err == nil && fi.Size() > peak {
-			peak = fi.Size()
+		if fi, err := os.Stat(filepath.Join(dir, store.DBFileName+"-wal")); err == nil {
+			if fi.Size() > last {
+				written += fi.Size() - last
+			}
+			last = fi.Size()
+			peak = max(peak, last)
 		}
 	}
 	close(stop)
 	wg.Wait()
-	// Between two checks the WAL may pass the limit by what 64 batches
-	// write (it peaks near 5 MiB here); without the restarts it reaches 17 MiB.
-	if peak > 12*limit {
-		t.Errorf("the WAL grew to %d bytes with a limit of %d", peak, limit)
+	// Between two checks the WAL grows by what 64 batches write, so with
+	// the restarts it peaks at one or two such stretches; without them it
+	// holds everything written (17 MiB here).
+	if peak*3 > written {
+		t.Errorf("the WAL peaked at %d bytes of %d written; it is not being started over", peak, written)
 	}
-	t.Logf("peak WAL %d bytes (limit %d)", peak, limit)
+	t.Logf("peak WAL %d bytes of %d written (limit %d)", peak, written, limit)
 }
 
 // TestTryInTxSheds: with the queue full, TryInTx refuses at once with

@@ -189,9 +189,10 @@ func (w *writer) runBatch(batch []*writeReq) {
 // Checkpointing: SQLite's automatic checkpoint copies the WAL into the
 // database but cannot start the WAL over while readers keep reading, so
 // under steady reads the WAL grows without bound. Every so many batches
-// the writer looks at the WAL's size and, past the limit, runs a RESTART
-// checkpoint, which waits only for readers of older snapshots (queries
-// take milliseconds) and lets the next batch write the WAL from its start.
+// the writer looks at the WAL's size and, past the limit, runs a TRUNCATE
+// checkpoint: it waits only for readers of older snapshots (queries take
+// milliseconds), copies everything, and empties the WAL file, so the disk
+// space comes back too.
 const (
 	walCheckEvery   = 64
 	defaultWALLimit = 64 << 20
@@ -205,7 +206,7 @@ func (w *writer) maybeCheckpoint() {
 	if err != nil || fi.Size() < w.walLimit {
 		return
 	}
-	_, _ = w.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)")
+	_, _ = w.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
 }
 
 // attempt runs the requests whose result is still nil in one transaction
