@@ -351,7 +351,7 @@ func TestCLI(t *testing.T) {
 		{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"user", "--help"}, {"user", "add", "--help"},
 		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"token", "--help"}, {"token", "create", "--help"},
 		{"token", "revoke", "--help"}, {"token", "list", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"},
-		{"config", "--help"}, {"bench", "--help"}, {"playbook", "--help"},
+		{"config", "--help"}, {"bench", "--help"}, {"playbook", "--help"}, {"ingest", "--help"},
 	} {
 		out, errOut, code := cli(t, "", args...)
 		if code != 0 || !strings.Contains(out, "Usage") {
@@ -433,4 +433,37 @@ func mustToken(tb testing.TB, m *Main) string {
 		tb.Fatal(err)
 	}
 	return tok
+}
+
+// TestIngestCommand sends real-shaped tool output through `irdesk ingest`
+// to a running server, twice: the second time everything is a duplicate.
+func TestIngestCommand(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data)
+	tok := newToken(t, data, "admin")
+	for _, tc := range []struct {
+		format, file string
+	}{
+		{"suricata", "../../internal/ingest/testdata/suricata_eve.ndjson"},
+		{"cef", "../../internal/ingest/testdata/cef_events.log"},
+		{"wazuh", "../../internal/ingest/testdata/wazuh_ssh_bruteforce.json"},
+	} {
+		out, errOut, code := cli(t, "", "ingest", "--server", s.base, "--token", tok, "--format", tc.format, tc.file)
+		if code != 0 || !strings.Contains(out, "alerts stored") || strings.Contains(out, " 0 new") {
+			t.Fatalf("%s: exit %d, %q %q", tc.format, code, out, errOut)
+		}
+		out, _, code = cli(t, "", "ingest", "--server", s.base, "--token", tok, "--format", tc.format, tc.file)
+		if code != 0 || !strings.Contains(out, " 0 new") {
+			t.Fatalf("%s again: exit %d, %q", tc.format, code, out)
+		}
+	}
+	if _, errOut, code := cli(t, "{not json", "ingest", "--server", s.base, "--token", tok, "-"); code != 1 || !strings.Contains(errOut, "refused") {
+		t.Errorf("malformed input: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := cli(t, "", "ingest", "--server", s.base, "-"); code != 2 || !strings.Contains(errOut, "--token") {
+		t.Errorf("no token: exit %d, %q", code, errOut)
+	}
+	if out, errOut, code := cli(t, "", "audit", "verify", "--data", data); code != 0 {
+		t.Fatalf("audit after ingest: %d %s %s", code, out, errOut)
+	}
 }

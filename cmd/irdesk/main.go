@@ -35,6 +35,7 @@ Usage:
   irdesk token   create|list|revoke ...         manage API tokens
   irdesk audit   verify [--data DIR]            verify the tamper-evident audit chain
   irdesk playbook check DIR                     validate custom playbooks
+  irdesk ingest  --server URL --token T [--format F] FILE|-   send alerts
   irdesk config  [flags of serve]               print the effective configuration
   irdesk bench   [flags]                        measure a running system on loopback
   irdesk version                                print the version
@@ -59,6 +60,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"audit":    cmdAudit,
 		"config":   cmdConfig,
 		"playbook": cmdPlaybook,
+		"ingest":   cmdIngest,
 		"bench":    cmdBench,
 		"version": func(context.Context, []string, io.Reader, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "irdesk", version)
