@@ -32,7 +32,10 @@ func (tx *Tx) IngestAlert(ctx context.Context, a *ingest.Alert, window time.Dura
 		eventTime = &a.EventTime
 	}
 	if a.SourceEventID != "" {
-		row, err := tx.queryRow(ctx, `SELECT alert_id FROM alert_occurrences WHERE source = ? AND source_event_id = ?`, a.Source, a.SourceEventID)
+		// The literal "<> ''" lets SQLite use the partial unique index; with
+		// only the bound value it cannot prove the row is in the index and
+		// scans every occurrence.
+		row, err := tx.queryRow(ctx, `SELECT alert_id FROM alert_occurrences WHERE source = ? AND source_event_id = ? AND source_event_id <> ''`, a.Source, a.SourceEventID)
 		if err != nil {
 			return 0, false, err
 		}
