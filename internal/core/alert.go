@@ -53,6 +53,19 @@ type Observable struct {
 	Value string `json:"value"`
 }
 
+// IncidentObservable is an observable as an incident carries it, with
+// what the analyst knows: tags, whether it is an indicator of compromise,
+// and its TLP 2.0 marking.
+type IncidentObservable struct {
+	Observable
+	Tags []string `json:"tags"`
+	IOC  bool     `json:"ioc"`
+	TLP  string   `json:"tlp,omitempty"`
+}
+
+// TLPs are the Traffic Light Protocol 2.0 markings.
+var TLPs = []string{"clear", "green", "amber", "amber+strict", "red"}
+
 // Alert is a stored tool alert: the normalised fields, the original
 // payload, and how often it was seen. Repeats of the same fingerprint
 // within the dedup window bump Count and LastSeen instead of adding rows.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -284,19 +285,125 @@ func (tx *Tx) LinkAlertIncident(ctx context.Context, alertID, incidentID, byUser
 
 // IncidentObservables lists the observables an incident carries.
 func (r reader) IncidentObservables(ctx context.Context, incidentID int64) ([]core.Observable, error) {
-	rows, err := r.query(ctx, `SELECT o.type, o.value FROM incident_observables io JOIN observables o ON o.id = io.observable_id
+	details, err := r.IncidentObservableDetails(ctx, incidentID)
+	out := make([]core.Observable, len(details))
+	for i, d := range details {
+		out[i] = d.Observable
+	}
+	return out, err
+}
+
+// IncidentObservableDetails lists an incident's observables with their
+// tags, IOC flag and TLP.
+func (r reader) IncidentObservableDetails(ctx context.Context, incidentID int64) ([]core.IncidentObservable, error) {
+	rows, err := r.query(ctx, `SELECT o.type, o.value, io.tags, io.ioc, io.tlp FROM incident_observables io JOIN observables o ON o.id = io.observable_id
 		WHERE io.incident_id = ? ORDER BY o.id`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("incident observables: %w", err)
 	}
 	defer rows.Close()
-	var out []core.Observable
+	var out []core.IncidentObservable
 	for rows.Next() {
-		var o core.Observable
-		if err := rows.Scan(&o.Type, &o.Value); err != nil {
+		var o core.IncidentObservable
+		var tags string
+		var ioc int
+		if err := rows.Scan(&o.Type, &o.Value, &tags, &ioc, &o.TLP); err != nil {
 			return nil, err
 		}
+		if err := json.Unmarshal([]byte(tags), &o.Tags); err != nil {
+			return nil, fmt.Errorf("observable tags: %w", err)
+		}
+		o.IOC = ioc == 1
 		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// AddIncidentObservable records an observable on an incident, or updates
+// its tags, IOC flag and TLP if it is there already.
+func (tx *Tx) AddIncidentObservable(ctx context.Context, incidentID int64, o core.IncidentObservable, byUserID int64) error {
+	oid, err := tx.observableID(ctx, o.Type, o.Value)
+	if err != nil {
+		return err
+	}
+	tags, err := json.Marshal(o.Tags)
+	if err != nil || o.Tags == nil {
+		tags = []byte("[]")
+	}
+	_, err = tx.exec(ctx, `INSERT INTO incident_observables (incident_id, observable_id, added_by, added_at, tags, ioc, tlp)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (incident_id, observable_id) DO UPDATE SET tags = excluded.tags, ioc = excluded.ioc, tlp = excluded.tlp`,
+		incidentID, oid, sql.NullInt64{Int64: byUserID, Valid: byUserID != 0}, micros(tx.now), string(tags), boolInt(o.IOC), o.TLP)
+	if err != nil {
+		return fmt.Errorf("add incident observable: %w", err)
+	}
+	return nil
+}
+
+// Sightings is everywhere one observable was seen.
+type Sightings struct {
+	Alerts    []AlertSighting    `json:"alerts"`
+	Incidents []IncidentSighting `json:"incidents"`
+}
+
+// AlertSighting is an alert that carried the observable.
+type AlertSighting struct {
+	ID       int64     `json:"id"`
+	Source   string    `json:"source"`
+	Title    string    `json:"title"`
+	Status   string    `json:"status"`
+	Count    int64     `json:"count"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// IncidentSighting is an incident that carries the observable.
+type IncidentSighting struct {
+	Key   string     `json:"key"`
+	Title string     `json:"title"`
+	Phase core.Phase `json:"phase"`
+}
+
+// MaxSightings bounds each list of a sightings answer, newest first.
+const MaxSightings = 200
+
+// FindSightings answers "where else have we seen this?": the alerts and
+// the incidents (within the scope) that carry the observable.
+func (r reader) FindSightings(ctx context.Context, typ, value string, scope Scope) (Sightings, error) {
+	out := Sightings{Alerts: []AlertSighting{}, Incidents: []IncidentSighting{}}
+	rows, err := r.query(ctx, `SELECT a.id, a.source, a.title, a.status, a.count, a.last_seen
+		FROM observables o JOIN alert_observables ao ON ao.observable_id = o.id JOIN alerts a ON a.id = ao.alert_id
+		WHERE o.type = ? AND o.value = ? ORDER BY a.id DESC LIMIT ?`, typ, value, MaxSightings)
+	if err != nil {
+		return out, fmt.Errorf("alert sightings: %w", err)
+	}
+	for rows.Next() {
+		var s AlertSighting
+		var last int64
+		if err := rows.Scan(&s.ID, &s.Source, &s.Title, &s.Status, &s.Count, &last); err != nil {
+			rows.Close()
+			return out, err
+		}
+		s.LastSeen = fromMicros(last)
+		out.Alerts = append(out.Alerts, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return out, err
+	}
+	cond, args := scope.where()
+	rows, err = r.query(ctx, `SELECT i.key, i.title, i.phase
+		FROM observables o JOIN incident_observables io ON io.observable_id = o.id JOIN incidents i ON i.id = io.incident_id
+		WHERE o.type = ? AND o.value = ? AND `+cond+` ORDER BY i.id DESC LIMIT ?`, append(append([]any{typ, value}, args...), MaxSightings)...)
+	if err != nil {
+		return out, fmt.Errorf("incident sightings: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s IncidentSighting
+		if err := rows.Scan(&s.Key, &s.Title, &s.Phase); err != nil {
+			return out, err
+		}
+		out.Incidents = append(out.Incidents, s)
 	}
 	return out, rows.Err()
 }
