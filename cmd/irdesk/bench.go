@@ -26,7 +26,10 @@ import (
 // cmdBench measures a whole irdesk on loopback: it starts `irdesk serve`
 // as a child process on a fresh data directory, drives it over HTTP like
 // real clients would and reads the child's memory from /proc.
-func cmdBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "ingest" {
+		return cmdBenchIngest(ctx, args[1:], stdout, stderr)
+	}
 	var data string
 	var clients, creates, seed, queries int
 	var keep bool
@@ -43,55 +46,18 @@ func cmdBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if clients < 1 || creates < 1 || queries < 1 || seed < 0 {
 		return &exitError{code: 2, msg: "--clients, --creates and --queries must be positive"}
 	}
-	if data == "" {
-		dir, err := os.MkdirTemp("", "irdesk-bench-")
-		if err != nil {
-			return err
-		}
-		data = dir
-		if !keep {
-			defer os.RemoveAll(dir)
-		}
-	}
-	// A user and a token for the load, made before the server starts.
-	a, st, err := openApp(ctx, data, stderr)
+	srv, err := startBenchServer(ctx, data, keep, stderr)
 	if err != nil {
 		return err
 	}
-	if _, err := a.EnsureAdmin(ctx); err != nil {
-		st.Close()
-		return err
-	}
-	_, token, err := a.CreateToken(ctx, app.SystemActor, "admin", "bench", 0)
-	st.Close()
-	if err != nil {
-		return err
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	child := exec.CommandContext(ctx, exe, "serve", "--data", data, "--listen", addr, "--log-level", "warn", "--log-format", "text")
-	child.Stderr = stderr
-	if err := child.Start(); err != nil {
-		return fmt.Errorf("start server: %w", err)
-	}
-	defer func() {
-		_ = child.Process.Signal(os.Interrupt)
-		_ = child.Wait()
-	}()
-	base := "http://" + addr
+	defer srv.stop()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}, Timeout: 30 * time.Second}
-	if err := waitReady(ctx, client, base); err != nil {
+	if err := waitReady(ctx, client, srv.base); err != nil {
 		return err
 	}
-	b := &bencher{client: client, base: base, token: token}
-
-	fmt.Fprintf(stdout, "irdesk bench: server pid %d on %s, data %s\n", child.Process.Pid, addr, data)
+	b := &bencher{client: client, base: srv.base, token: srv.token}
+	child := srv.cmd
+	fmt.Fprintf(stdout, "irdesk bench: server pid %d on %s, data %s\n", child.Process.Pid, srv.base, srv.data)
 	res, err := b.create(ctx, clients, creates)
 	if err != nil {
 		return err
@@ -313,4 +279,151 @@ func procMemory(pid int) (rss, peak string) {
 		}
 	}
 	return rss, peak
+}
+
+// benchServer is an `irdesk serve` child process on a data directory of
+// its own, with an API token made before it started.
+type benchServer struct {
+	cmd   *exec.Cmd
+	base  string
+	token string
+	data  string
+	tmp   string // removed by stop, unless kept
+}
+
+func startBenchServer(ctx context.Context, data string, keep bool, stderr io.Writer) (*benchServer, error) {
+	srv := &benchServer{data: data}
+	if data == "" {
+		dir, err := os.MkdirTemp("", "irdesk-bench-")
+		if err != nil {
+			return nil, err
+		}
+		srv.data = dir
+		if !keep {
+			srv.tmp = dir
+		}
+	}
+	fail := func(err error) (*benchServer, error) {
+		if srv.tmp != "" {
+			os.RemoveAll(srv.tmp)
+		}
+		return nil, err
+	}
+	a, st, err := openApp(ctx, srv.data, stderr)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := a.EnsureAdmin(ctx); err != nil {
+		st.Close()
+		return fail(err)
+	}
+	_, token, err := a.CreateToken(ctx, app.SystemActor, "admin", "bench", 0)
+	st.Close()
+	if err != nil {
+		return fail(err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return fail(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fail(err)
+	}
+	srv.cmd = exec.CommandContext(ctx, exe, "serve", "--data", srv.data, "--listen", addr, "--log-level", "warn", "--log-format", "text")
+	srv.cmd.Stderr = stderr
+	if err := srv.cmd.Start(); err != nil {
+		return fail(fmt.Errorf("start server: %w", err))
+	}
+	srv.base, srv.token = "http://"+addr, token
+	return srv, nil
+}
+
+func (s *benchServer) stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	_ = s.cmd.Wait()
+	if s.tmp != "" {
+		os.RemoveAll(s.tmp)
+	}
+}
+
+// cmdBenchIngest measures durable alert intake on loopback: clients send
+// batches of native alerts, a share of them repeats of earlier events'
+// fingerprints, for a fixed time.
+func cmdBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var clients, batch int
+	var dups float64
+	var duration time.Duration
+	fs := newFlagSet("bench ingest", "bench ingest [--clients N] [--batch N] [--dups RATIO] [--duration D]", stdout, stderr)
+	fs.IntVar(&clients, "clients", 16, "concurrent HTTP clients")
+	fs.IntVar(&batch, "batch", 1, "alerts per request")
+	fs.Float64Var(&dups, "dups", 0, "share of alerts that repeat an earlier alert's fingerprint (0 to 1)")
+	fs.DurationVar(&duration, "duration", 10*time.Second, "how long to send")
+	if _, err := fs.parse(args); err != nil {
+		return err
+	}
+	if clients < 1 || batch < 1 || batch > 10000 || dups < 0 || dups > 1 || duration <= 0 {
+		return &exitError{code: 2, msg: "--clients and --duration must be positive, --batch 1 to 10000, --dups 0 to 1"}
+	}
+	srv, err := startBenchServer(ctx, "", false, stderr)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}, Timeout: 60 * time.Second}
+	if err := waitReady(ctx, client, srv.base); err != nil {
+		return err
+	}
+	b := &bencher{client: client, base: srv.base, token: srv.token}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var alerts, refused atomic.Int64
+	deadline := time.Now().Add(duration)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
+			var body []byte
+			var mine []time.Duration
+			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+				body = body[:0]
+				for k := range batch {
+					host := fmt.Sprintf("c%d-%d-%d", c, i, k) // a new fingerprint
+					if rng.Float64() < dups {
+						host = fmt.Sprintf("shared-%d", rng.IntN(64)) // one of a few
+					}
+					body = fmt.Appendf(body, `{"title":"Suspicious logon","rule_id":"4625","severity":"S3","host":"%s","src_ip":"203.0.113.%d","source_event_id":"%d-%d-%d-%d"}`+"\n",
+						host, rng.IntN(250), c, i, k, rng.Uint64())
+				}
+				t0 := time.Now()
+				status, _, err := b.do(ctx, http.MethodPost, "/api/v1/alerts", body)
+				mine = append(mine, time.Since(t0))
+				switch {
+				case err != nil:
+					return
+				case status == http.StatusAccepted:
+					alerts.Add(int64(batch))
+				default:
+					refused.Add(1)
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if len(lat) == 0 {
+		return fmt.Errorf("no request was answered")
+	}
+	p := percentiles(lat, 0.50, 0.99)
+	fmt.Fprintf(stdout, "ingest  %d clients, batch %d, %.0f%% duplicates: %.0f alerts/s durable (%d requests, p50 %s, p99 %s, %d refused)\n",
+		clients, batch, dups*100, float64(alerts.Load())/elapsed.Seconds(), len(lat), p[0], p[1], refused.Load())
+	rss, hwm := procMemory(srv.cmd.Process.Pid)
+	fmt.Fprintf(stdout, "server memory: RSS %s, peak RSS %s\n", rss, hwm)
+	return nil
 }

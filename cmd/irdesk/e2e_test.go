@@ -351,7 +351,7 @@ func TestCLI(t *testing.T) {
 		{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"user", "--help"}, {"user", "add", "--help"},
 		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"token", "--help"}, {"token", "create", "--help"},
 		{"token", "revoke", "--help"}, {"token", "list", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"},
-		{"config", "--help"}, {"bench", "--help"}, {"playbook", "--help"}, {"ingest", "--help"},
+		{"config", "--help"}, {"bench", "--help"}, {"playbook", "--help"}, {"ingest", "--help"}, {"bench", "ingest", "--help"},
 	} {
 		out, errOut, code := cli(t, "", args...)
 		if code != 0 || !strings.Contains(out, "Usage") {
@@ -560,5 +560,17 @@ func TestKillDuringIngest(t *testing.T) {
 		if out, errOut, code := cli(t, "", "audit", "verify", "--data", data); code != 0 {
 			t.Fatalf("round %d: audit chain: %d %s %s", round, code, out, errOut)
 		}
+	}
+}
+
+// TestBenchIngestRuns checks the load tool works end to end (it measures
+// nothing here: figures come from running it by hand).
+func TestBenchIngestRuns(t *testing.T) {
+	out, errOut, code := cli(t, "", "bench", "ingest", "--clients", "2", "--batch", "5", "--dups", "0.5", "--duration", "300ms")
+	if code != 0 || !strings.Contains(out, "alerts/s durable") || !strings.Contains(out, " 0 refused") {
+		t.Fatalf("exit %d: %q %q", code, out, errOut)
+	}
+	if _, errOut, code := cli(t, "", "bench", "ingest", "--batch", "0"); code != 2 || !strings.Contains(errOut, "--batch") {
+		t.Errorf("bad flag: exit %d %q", code, errOut)
 	}
 }
