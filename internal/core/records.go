@@ -62,7 +62,6 @@ const (
 	EvObservablesAdded = "incident.observables_added"
 	EvUserCreated      = "user.created"
 	EvUserDisabled     = "user.disabled"
-	EvUserPassword     = "user.password_changed"
 	EvTokenCreated     = "token.created"
 	EvTokenRevoked     = "token.revoked"
 	EvLogin            = "auth.login"

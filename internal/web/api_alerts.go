@@ -98,19 +98,8 @@ func alertFilter(r *http.Request) (store.AlertFilter, error) {
 	if len(f.Query) > 1000 || len(f.Host) > 1000 {
 		return f, badRequest("q", "the search text is longer than 1000 bytes")
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > store.MaxListLimit {
-			return f, badRequest("limit", "limit must be 1 to "+strconv.Itoa(store.MaxListLimit))
-		}
-		f.Limit = n
-	}
-	if c := q.Get("cursor"); c != "" {
-		if f.Before, err = decodeCursor(c); err != nil {
-			return f, err
-		}
-	}
-	return f, nil
+	f.Limit, f.Before, err = pageParams(q)
+	return f, err
 }
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {

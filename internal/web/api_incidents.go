@@ -122,28 +122,23 @@ func (s *Server) incidentFilter(r *http.Request) (store.IncidentFilter, error) {
 	if f.Categories, err = enumValues[core.Category](q, "category"); err != nil {
 		return f, err
 	}
-	userParam := func(name string) (*int64, error) {
+	userParam := func(name string) *int64 {
 		v := q.Get(name)
 		if v == "" {
-			return nil, nil
+			return nil
 		}
 		if v == "none" && name == "assignee" {
 			zero := int64(0)
-			return &zero, nil
+			return &zero
 		}
 		id, err := s.app.UserID(r.Context(), v)
 		if err != nil {
 			// An unknown user matches nothing; that is an answer, not an error.
 			id = -1
 		}
-		return &id, nil
+		return &id
 	}
-	if f.AssigneeID, err = userParam("assignee"); err != nil {
-		return f, err
-	}
-	if f.ReporterID, err = userParam("reporter"); err != nil {
-		return f, err
-	}
+	f.AssigneeID, f.ReporterID = userParam("assignee"), userParam("reporter")
 	if v := q.Get("open"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -161,19 +156,24 @@ func (s *Server) incidentFilter(r *http.Request) (store.IncidentFilter, error) {
 	if f.CreatedBefore, err = parseTimeParam(q, "created_before"); err != nil {
 		return f, err
 	}
+	f.Limit, f.Before, err = pageParams(q)
+	return f, err
+}
+
+// pageParams reads the limit and cursor every list takes.
+func pageParams(q url.Values) (limit int, before int64, err error) {
 	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > store.MaxListLimit {
-			return f, badRequest("limit", "limit must be 1 to "+strconv.Itoa(store.MaxListLimit))
+		limit, err = strconv.Atoi(v)
+		if err != nil || limit < 1 || limit > store.MaxListLimit {
+			return 0, 0, badRequest("limit", "limit must be 1 to "+strconv.Itoa(store.MaxListLimit))
 		}
-		f.Limit = n
 	}
 	if c := q.Get("cursor"); c != "" {
-		if f.Before, err = decodeCursor(c); err != nil {
-			return f, err
+		if before, err = decodeCursor(c); err != nil {
+			return 0, 0, err
 		}
 	}
-	return f, nil
+	return limit, before, nil
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
