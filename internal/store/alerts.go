@@ -200,21 +200,9 @@ func (r reader) FindAlerts(ctx context.Context, f AlertFilter) ([]*core.Alert, b
 	if err != nil {
 		return nil, false, fmt.Errorf("find alerts: %w", err)
 	}
-	defer rows.Close()
-	var out []*core.Alert
-	for rows.Next() {
-		al, err := scanAlert(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("find alerts: %w", err)
-		}
-		out = append(out, al)
-	}
-	if err := rows.Err(); err != nil {
+	out, more, err := page(rows, limit, func(sc scanner) (*core.Alert, error) { return scanAlert(sc) })
+	if err != nil {
 		return nil, false, fmt.Errorf("find alerts: %w", err)
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
 	}
 	return out, more, nil
 }

@@ -288,23 +288,32 @@ func (r reader) FindIncidents(ctx context.Context, f IncidentFilter) ([]*core.In
 	if err != nil {
 		return nil, false, fmt.Errorf("find incidents: %w", err)
 	}
-	defer rows.Close()
-	var out []*core.Incident
-	for rows.Next() {
-		inc, err := scanIncident(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("find incidents: %w", err)
-		}
-		out = append(out, inc)
-	}
-	if err := rows.Err(); err != nil {
+	out, more, err := page(rows, limit, scanIncident)
+	if err != nil {
 		return nil, false, fmt.Errorf("find incidents: %w", err)
 	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
 	return out, more, nil
+}
+
+// page reads a list query that asked for limit+1 rows: it returns at most
+// limit items and whether more follow. It closes rows.
+func page[T any](rows *sql.Rows, limit int, scan func(scanner) (T, error)) ([]T, bool, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
 }
 
 // ftsMatch builds an FTS5 query in which every term must match. Terms hold
