@@ -40,13 +40,23 @@ func (app *App) IngestAlerts(ctx context.Context, a Actor, format string, body [
 	if err != nil {
 		return nil, err
 	}
+	return app.IngestParsed(ctx, a, format, alerts)
+}
+
+// IngestParsed records alerts that were already parsed (by a listener
+// that frames its own input, such as syslog) exactly as IngestAlerts
+// does: one transaction, one audit event, results in order.
+func (app *App) IngestParsed(ctx context.Context, a Actor, format string, alerts []ingest.Alert) ([]IngestResult, error) {
+	if err := CheckIngest(a); err != nil {
+		return nil, err
+	}
 	if len(alerts) == 0 {
 		// Only records the format skips (a Suricata flow): nothing happened.
 		return []IngestResult{}, nil
 	}
 	format = strings.ToLower(strings.TrimSpace(format))
 	var out []IngestResult
-	err = app.store.TryInTx(ctx, func(tx *store.Tx) error {
+	err := app.store.TryInTx(ctx, func(tx *store.Tx) error {
 		results := make([]IngestResult, len(alerts))
 		dups := 0
 		for i := range alerts {
