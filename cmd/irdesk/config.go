@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/irdesk/irdesk/internal/evidence"
 )
 
 // Config is everything the server is told, from flags and then IRDESK_*
@@ -33,6 +35,30 @@ type Config struct {
 	// Playbooks is a directory of custom playbooks (*.yaml) that add to or
 	// override the built-in ones.
 	Playbooks string
+	// SyslogListen is host:port of the syslog listener, UDP and TCP;
+	// empty leaves it off.
+	SyslogListen string
+	// Rules is a YAML file of alert triage rules, read-only through the API.
+	Rules string
+	// BaseURL is where people reach irdesk; notifications link to it.
+	BaseURL string
+	// Escalation is a YAML file of escalation rules laid over the defaults.
+	Escalation string
+	// EscalationEvery is how often time-based escalations are checked.
+	EscalationEvery time.Duration
+	// SMTP relay for e-mail notifications; e-mail is off without SMTPAddr.
+	SMTPAddr     string
+	SMTPFrom     string
+	SMTPUser     string
+	SMTPPassword string
+	SMTPTLS      string
+	// WebhookSecret signs generic webhooks (HMAC-SHA256).
+	WebhookSecret string
+	// NotifyLease is how long a delivery attempt holds its message; after
+	// a crash the message is sent again once the lease runs out.
+	NotifyLease time.Duration
+	// EvidenceMaxSize bounds one evidence file, in bytes.
+	EvidenceMaxSize int64
 }
 
 var errHelp = errors.New("help shown")
@@ -81,6 +107,38 @@ func (f *flagSet) boolVar(p *bool, name string, def bool, help string) {
 	}
 	f.BoolVar(p, name, def, help+" ("+env+")")
 }
+
+// secretVar is stringVar for secrets: the value may also come from the
+// file named by IRDESK_*_FILE (a mounted secret), so it need not sit in
+// the environment, and help never shows a value from the environment.
+func (f *flagSet) secretVar(p *string, name, help string) {
+	env := "IRDESK_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	def := os.Getenv(env)
+	if file, ok := os.LookupEnv(env + "_FILE"); ok && def == "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.envErrs = append(f.envErrs, fmt.Sprintf("%s_FILE: %v", env, err))
+		}
+		def = strings.TrimRight(string(b), "\r\n")
+	}
+	f.Var(&secretValue{p: p, v: def}, name, help+" ("+env+" or "+env+"_FILE)")
+	*p = def
+}
+
+// secretValue is a flag.Value that prints as *** in help and errors.
+type secretValue struct {
+	p *string
+	v string
+}
+
+func (s *secretValue) String() string {
+	if s == nil || s.v == "" {
+		return ""
+	}
+	return "***"
+}
+
+func (s *secretValue) Set(v string) error { s.v, *s.p = v, v; return nil }
 
 func (f *flagSet) durationVar(p *time.Duration, name string, def time.Duration, help string) {
 	env := "IRDESK_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
@@ -136,6 +194,19 @@ func serveFlags(cfg *Config, stdout, stderr io.Writer) *flagSet {
 	fs.stringVar(&cfg.Playbooks, "playbooks", "", "directory of custom playbooks (*.yaml) adding to or overriding the built-in ones")
 	fs.boolVar(&cfg.AwarenessDayCounts, "awareness-day-counts", true, "count the day of becoming aware as day 1 of APPI periods (stricter); false counts from the next day (civil code 初日不算入)")
 	fs.stringVar(&cfg.NIS2Entity, "nis2-entity", "", `"essential" or "important" if the organisation falls under NIS2 (starts NIS2 reporting clocks)`)
+	fs.stringVar(&cfg.SyslogListen, "syslog-listen", "", "host:port to receive syslog on, UDP and TCP alike (RFC 5424 and 3164, CEF inside; e.g. 127.0.0.1:5514); off when empty")
+	fs.stringVar(&cfg.Rules, "rules", "", "YAML file of alert triage rules applied at intake (read-only through the API; an invalid file refuses the start)")
+	fs.stringVar(&cfg.BaseURL, "base-url", "", "URL people open irdesk at, for links in notifications (default http://LISTEN)")
+	fs.stringVar(&cfg.Escalation, "escalation", "", "YAML file of escalation rules laid over the built-in defaults")
+	fs.durationVar(&cfg.EscalationEvery, "escalation-every", 30*time.Second, "how often time-based escalations (not acknowledged, overdue tasks, legal clocks) are checked")
+	fs.stringVar(&cfg.SMTPAddr, "smtp-addr", "", "mail relay host:port for e-mail notifications (e-mail is off when empty)")
+	fs.stringVar(&cfg.SMTPFrom, "smtp-from", "", "sender address of notification e-mail")
+	fs.stringVar(&cfg.SMTPUser, "smtp-user", "", "mail relay user name (AUTH PLAIN, only over TLS)")
+	fs.secretVar(&cfg.SMTPPassword, "smtp-password", "mail relay password")
+	fs.stringVar(&cfg.SMTPTLS, "smtp-tls", "starttls", "starttls (required), tls (implicit, port 465) or opportunistic (plain text if the relay offers no STARTTLS)")
+	fs.secretVar(&cfg.WebhookSecret, "webhook-secret", "secret for the HMAC-SHA256 signature of generic webhook notifications")
+	fs.durationVar(&cfg.NotifyLease, "notify-lease", 2*time.Minute, "how long one delivery attempt may take before the message is handed out again (after a crash)")
+	fs.sizeVar(&cfg.EvidenceMaxSize, "evidence-max-size", evidence.DefaultMaxSize, "largest evidence file accepted, e.g. 10GiB, 500MiB or bytes")
 	return fs
 }
 
@@ -169,9 +240,19 @@ func cmdConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 	if _, err := fs.parse(args); err != nil {
 		return err
 	}
-	// Nothing secret lives in the config yet; when secrets arrive they are
-	// printed as "***".
+	// Secrets are printed as "***" (or empty when unset).
 	fmt.Fprintf(stdout, "data            %s\nlisten          %s\nlog-level       %s\nlog-format      %s\nsecure-cookies  %t\nsession-ttl     %s\nshutdown-grace  %s\nnis2-entity     %s\nawareness-day-counts %t\n",
 		cfg.Data, cfg.Listen, cfg.LogLevel, cfg.LogFormat, cfg.SecureCookies, cfg.SessionTTL, cfg.ShutdownGrace, cfg.NIS2Entity, cfg.AwarenessDayCounts)
+	fmt.Fprintf(stdout, "base-url        %s\nescalation      %s\nescalation-every %s\nsmtp-addr       %s\nsmtp-from       %s\nsmtp-user       %s\nsmtp-password   %s\nsmtp-tls        %s\nwebhook-secret  %s\n",
+		cfg.BaseURL, cfg.Escalation, cfg.EscalationEvery, cfg.SMTPAddr, cfg.SMTPFrom, cfg.SMTPUser, mask(cfg.SMTPPassword), cfg.SMTPTLS, mask(cfg.WebhookSecret))
+	fmt.Fprintf(stdout, "syslog-listen   %s\n", cfg.SyslogListen)
+	fmt.Fprintf(stdout, "evidence-max-size %s\n", evidence.FormatSize(cfg.EvidenceMaxSize))
 	return nil
+}
+
+func mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "***"
 }

@@ -68,14 +68,14 @@ type server struct {
 	mu     sync.Mutex
 }
 
-func startServer(tb testing.TB, data string) *server {
+func startServer(tb testing.TB, data string, extra ...string) *server {
 	tb.Helper()
 	addr, err := freeAddr()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	s := &server{base: "http://" + addr, stderr: &bytes.Buffer{}}
-	s.cmd = exec.Command(binary, "serve", "--data", data, "--listen", addr, "--log-format", "text")
+	s.cmd = exec.Command(binary, append([]string{"serve", "--data", data, "--listen", addr, "--log-format", "text"}, extra...)...)
 	s.cmd.Stderr = &lockedWriter{w: s.stderr, mu: &s.mu}
 	if err := s.cmd.Start(); err != nil {
 		tb.Fatal(err)

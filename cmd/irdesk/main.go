@@ -36,6 +36,7 @@ Usage:
   irdesk audit   verify [--data DIR]            verify the tamper-evident audit chain
   irdesk playbook check DIR                     validate custom playbooks
   irdesk ingest  --server URL --token T [--format F] FILE|-   send alerts
+  irdesk evidence verify|purge [--data DIR] ...  check or dispose of evidence files
   irdesk config  [flags of serve]               print the effective configuration
   irdesk bench   [flags]                        measure a running system on loopback
   irdesk version                                print the version
@@ -61,6 +62,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"config":   cmdConfig,
 		"playbook": cmdPlaybook,
 		"ingest":   cmdIngest,
+		"evidence": cmdEvidence,
 		"bench":    cmdBench,
 		"version": func(context.Context, []string, io.Reader, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "irdesk", version)

@@ -8,13 +8,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/irdesk/irdesk/internal/app"
 	"github.com/irdesk/irdesk/internal/deadline"
 	"github.com/irdesk/irdesk/internal/metrics"
+	"github.com/irdesk/irdesk/internal/notify"
 	"github.com/irdesk/irdesk/internal/store"
+	"github.com/irdesk/irdesk/internal/syslogd"
+	"github.com/irdesk/irdesk/internal/triage"
 	"github.com/irdesk/irdesk/internal/web"
 )
 
@@ -31,7 +35,9 @@ type Main struct {
 	Store *store.Store
 	App   *app.App
 
+	bg        *background
 	listener  net.Listener
+	syslog    *syslogd.Server
 	http      *http.Server
 	served    chan error
 	closeOnce sync.Once
@@ -49,12 +55,31 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	triageRules, err := loadTriageRules(m.Config.Rules)
+	if err != nil {
+		return err
+	}
+	rules, err := loadEscalation(m.Config.Escalation)
+	if err != nil {
+		return err
+	}
+	send, err := senders(m.Config, m.Now)
+	if err != nil {
+		return err
+	}
+	worker := &notify.Worker{Senders: send, Log: m.Log, Lease: m.Config.NotifyLease}
 	st, err := store.OpenSQLite(ctx, m.Config.Data, store.Options{Now: m.Now})
 	if err != nil {
 		return err
 	}
 	m.Store = st
-	m.App = app.New(st, m.Log, m.Now, app.Config{SessionTTL: m.Config.SessionTTL, Clocks: clocks, Playbooks: playbooks})
+	baseURL := m.Config.BaseURL
+	if baseURL == "" {
+		baseURL = "http://" + m.Config.Listen
+	}
+	m.App = app.New(st, m.Log, m.Now, app.Config{SessionTTL: m.Config.SessionTTL, Clocks: clocks, Playbooks: playbooks, TriageRules: triageRules,
+		Notify: app.NotifyConfig{Rules: rules, BaseURL: baseURL, Kick: worker.Kick}, EvidenceMaxSize: m.Config.EvidenceMaxSize})
+	worker.Queue = m.App.Outbox()
 	pw, err := m.App.EnsureAdmin(ctx)
 	if err != nil {
 		st.Close()
@@ -64,11 +89,22 @@ func (m *Main) Run(ctx context.Context) error {
 		// Printed once, to stderr only, never logged.
 		fmt.Fprintf(m.Stderr, "\nirdesk: created the first user.\n  user:     admin\n  password: %s\nSign in and create named accounts; this password is not shown again.\n\n", pw)
 	}
-	srv := web.New(m.App, m.Log, metrics.NewRegistry(), web.Config{SecureCookies: m.Config.SecureCookies})
+	reg := metrics.NewRegistry()
+	srv := web.New(m.App, m.Log, reg, web.Config{SecureCookies: m.Config.SecureCookies})
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		st.Close()
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
+	}
+	if m.Config.SyslogListen != "" {
+		sl, err := syslogd.Listen(m.App, m.Log, reg, syslogd.Config{Addr: m.Config.SyslogListen, Now: m.Now})
+		if err != nil {
+			ln.Close()
+			st.Close()
+			return fmt.Errorf("--syslog-listen: %w", err)
+		}
+		m.syslog = sl
+		m.Log.Info("syslog listening", "addr", sl.Addr().String(), "transports", "udp, tcp")
 	}
 	m.listener = ln
 	m.http = &http.Server{
@@ -82,8 +118,26 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(ln) }()
+	m.startBackground(worker)
 	m.Log.Info("irdesk listening", "addr", "http://"+ln.Addr().String(), "data", m.Config.Data, "version", version)
 	return nil
+}
+
+// loadTriageRules reads the --rules file; any problem in it refuses the
+// start (exit 2) with every error, file:line: field: message.
+func loadTriageRules(file string) ([]*triage.Rule, error) {
+	if file == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, &exitError{code: 2, msg: fmt.Sprintf("--rules: %v", err)}
+	}
+	rules, err := triage.LoadFile(file, data)
+	if err != nil {
+		return nil, &exitError{code: 2, msg: fmt.Sprintf("--rules: %s is not valid:\n%v", file, err)}
+	}
+	return rules, nil
 }
 
 // Addr is the address the server listens on.
@@ -112,6 +166,13 @@ func (m *Main) close() error {
 			errs = append(errs, err)
 		}
 	}
+	if m.syslog != nil {
+		// Before the database closes: the listener writes what it received.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, m.syslog.Shutdown(ctx))
+		cancel()
+	}
+	m.stopBackground()
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}

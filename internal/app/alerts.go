@@ -69,6 +69,9 @@ func (app *App) IngestParsed(ctx context.Context, a Actor, format string, alerts
 			if dup {
 				dups++
 			}
+			if err := app.triageIngested(ctx, tx, &alerts[i], id, dup); err != nil {
+				return fmt.Errorf("alert %d: triage: %w", i, err)
+			}
 		}
 		if err := appendEvent(ctx, tx, a, core.EvAlertIngested, 0, map[string]any{
 			"format": format, "alerts": len(alerts), "new": len(alerts) - dups, "duplicates": dups,
@@ -216,7 +219,7 @@ func (app *App) PromoteAlert(ctx context.Context, a Actor, id int64, in PromoteI
 			return err
 		}
 		// Detected when the tool's alert first reached the desk.
-		if err := createIncident(ctx, tx, a, n, &al.FirstSeen); err != nil {
+		if err := app.createIncident(ctx, tx, a, n, &al.FirstSeen); err != nil {
 			return err
 		}
 		if err := tx.SetAlertStatus(ctx, al.ID, core.AlertPromoted, ""); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/irdesk/irdesk/internal/deadline"
 	"github.com/irdesk/irdesk/internal/playbook"
 	"github.com/irdesk/irdesk/internal/store"
+	"github.com/irdesk/irdesk/internal/triage"
 )
 
 // Config tunes the use cases.
@@ -33,6 +34,13 @@ type Config struct {
 	// event with the same fingerprint still counts as a repeat of it
 	// (default 24h).
 	AlertDedupWindow time.Duration
+	// TriageRules are the rules of the --rules file: applied at intake
+	// with those made through the API, and read-only through it.
+	TriageRules []*triage.Rule
+	// Notify configures escalation and notification delivery.
+	Notify NotifyConfig
+	// EvidenceMaxSize bounds one evidence file (0: evidence.DefaultMaxSize).
+	EvidenceMaxSize int64
 }
 
 // App is the set of use cases over one store.
@@ -53,6 +61,8 @@ type App struct {
 	// PasswordParams.Memory, and logins are open to anyone on the network.
 	hashSlots chan struct{}
 	playbooks *playbook.Set
+	triage    triageState
+	notifyCfg NotifyConfig
 	// dummyHash is checked against when there is no real hash, so a login
 	// for an unknown or disabled user costs what a real one does.
 	dummyHash string
@@ -83,7 +93,8 @@ func New(st *store.Store, log *slog.Logger, now func() time.Time, cfg Config) *A
 		pbs = playbook.Builtin()
 	}
 	return &App{store: st, log: log, now: now, cfg: cfg, tokenUse: map[int64]time.Time{},
-		hashSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))), dummyHash: dummy, playbooks: pbs}
+		hashSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))), dummyHash: dummy, playbooks: pbs,
+		notifyCfg: cfg.Notify.withDefaults()}
 }
 
 // hashing runs fn, a password hash, when a slot is free. It waits for

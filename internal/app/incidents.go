@@ -83,11 +83,12 @@ func (app *App) CreateIncident(ctx context.Context, a Actor, in NewIncident) (*c
 		return nil, err
 	}
 	err := app.store.InTx(ctx, func(tx *store.Tx) error {
-		return createIncident(ctx, tx, a, inc, in.DetectedAt)
+		return app.createIncident(ctx, tx, a, inc, in.DetectedAt)
 	})
 	if err != nil {
 		return nil, err
 	}
+	app.notifyCfg.Kick()
 	return inc, nil
 }
 
@@ -96,7 +97,7 @@ func (app *App) CreateIncident(ctx context.Context, a Actor, in NewIncident) (*c
 // restricts it. CreateIncident and alert promotion share it, so an
 // incident opened from an alert is recorded exactly like any other.
 // It only assigns to inc's fields, so it may run again with the same inc.
-func createIncident(ctx context.Context, tx *store.Tx, a Actor, inc *core.Incident, detectedAt *time.Time) error {
+func (app *App) createIncident(ctx context.Context, tx *store.Tx, a Actor, inc *core.Incident, detectedAt *time.Time) error {
 	now := tx.Now()
 	key, err := tx.NextIncidentKey(ctx, now.In(jst).Year())
 	if err != nil {
@@ -121,9 +122,14 @@ func createIncident(ctx context.Context, tx *store.Tx, a Actor, inc *core.Incide
 	}
 	if inc.Restricted && !a.System {
 		// Whoever restricts an incident keeps seeing it.
-		return addMember(ctx, tx, a, inc, a.User)
+		if err := addMember(ctx, tx, a, inc, a.User); err != nil {
+			return err
+		}
 	}
-	return nil
+	// Escalation is part of filing: the first messages are written with
+	// the incident, whichever way it was filed (form, API, alert, rule).
+	_, err = app.escalateOnChange(ctx, tx, inc)
+	return err
 }
 
 // jst is where incident keys take their year: a Japanese desk numbers
@@ -211,7 +217,8 @@ func needLead(a Actor, what string) func(*core.Incident) error {
 // exercise is for leads. If patch.Version is set and is not current, the
 // update is refused with core.ErrConflict.
 func (app *App) UpdateIncident(ctx context.Context, a Actor, key string, patch core.IncidentPatch) (*core.Incident, error) {
-	return app.mutate(ctx, a, key, needAnalyst(a), func(tx *store.Tx, inc *core.Incident) error {
+	var told bool
+	inc, err := app.mutate(ctx, a, key, needAnalyst(a), func(tx *store.Tx, inc *core.Incident) error {
 		if (patch.Restricted.Set || patch.Exercise.Set) && !a.System && !a.User.Role.AtLeastLead() {
 			return forbidden("only leads and admins may change restricted or exercise")
 		}
@@ -237,6 +244,10 @@ func (app *App) UpdateIncident(ctx context.Context, a Actor, key string, patch c
 		if err := appendEvent(ctx, tx, a, core.EvIncidentUpdated, inc.ID, map[string]any{"changes": changes}); err != nil {
 			return err
 		}
+
+		if told, err = app.escalateOnChange(ctx, tx, inc); err != nil {
+			return err
+		}
 		if newPlaybook, _ := app.playbookFor(inc); newPlaybook != oldPlaybook {
 			if err := app.retirePlaybookTasks(ctx, tx, a, inc); err != nil {
 				return err
@@ -247,6 +258,10 @@ func (app *App) UpdateIncident(ctx context.Context, a Actor, key string, patch c
 		}
 		return nil
 	})
+	if err == nil && told {
+		app.notifyCfg.Kick()
+	}
+	return inc, err
 }
 
 // MovePhase moves an incident to another phase under the lifecycle rules
@@ -257,7 +272,8 @@ func (app *App) MovePhase(ctx context.Context, a Actor, key string, to core.Phas
 	if utf8.RuneCountInString(reason) > core.MaxTextLen {
 		return nil, core.Invalid("reason", "is too long")
 	}
-	return app.mutate(ctx, a, key, needAnalyst(a), func(tx *store.Tx, inc *core.Incident) error {
+	var told bool
+	inc, err := app.mutate(ctx, a, key, needAnalyst(a), func(tx *store.Tx, inc *core.Incident) error {
 		if (to == core.PhaseClosed || inc.Phase == core.PhaseClosed) && !a.System && !a.User.Role.AtLeastLead() {
 			return forbidden("only leads and admins may close or reopen an incident")
 		}
@@ -338,8 +354,17 @@ func (app *App) MovePhase(ctx context.Context, a Actor, key string, to core.Phas
 		if err := appendEvent(ctx, tx, a, core.EvPhaseChanged, inc.ID, map[string]any{"from": from, "to": to, "reason": reason}); err != nil {
 			return err
 		}
-		return reload(ctx, tx, inc)
+		if err := reload(ctx, tx, inc); err != nil {
+			return err
+		}
+
+		told, err = app.escalateOnChange(ctx, tx, inc)
+		return err
 	})
+	if err == nil && told {
+		app.notifyCfg.Kick()
+	}
+	return inc, err
 }
 
 func phaseIndex(p core.Phase) int {

@@ -104,6 +104,11 @@ type Alert struct {
 	// Raw is the tool's payload verbatim (a JSON string for line formats
 	// such as CEF); only the single-alert read fills it.
 	Raw json.RawMessage `json:"raw,omitempty"`
+	// SuppressReason and SuppressedUntil (nil: no expiry) say why and how
+	// long a suppressed alert stays quiet; Assignee is who should look at it.
+	SuppressReason  string     `json:"suppress_reason,omitempty"`
+	SuppressedUntil *time.Time `json:"suppressed_until,omitempty"`
+	Assignee        string     `json:"assignee,omitempty"`
 }
 
 // Alert event types. They are part of the audit format: never rename one.

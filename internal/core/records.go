@@ -60,13 +60,46 @@ const (
 	EvTaskCreated      = "incident.task_created"
 	EvTaskUpdated      = "incident.task_updated"
 	EvObservablesAdded = "incident.observables_added"
-	EvUserCreated      = "user.created"
-	EvUserDisabled     = "user.disabled"
-	EvTokenCreated     = "token.created"
-	EvTokenRevoked     = "token.revoked"
-	EvLogin            = "auth.login"
-	EvLoginFailed      = "auth.login_failed"
-	EvLogout           = "auth.logout"
+	// EvEscalated records an escalation rule firing: which rule, why and
+	// who was told.
+	EvEscalated             = "incident.escalated"
+	EvNotificationRetried   = "notification.retried"
+	EvContactCreated        = "contact.created"
+	EvContactUpdated        = "contact.updated"
+	EvContactDeleted        = "contact.deleted"
+	EvEscalationRuleSaved   = "escalation.rule_saved"
+	EvEscalationRuleDeleted = "escalation.rule_deleted"
+	EvUserCreated           = "user.created"
+	EvUserDisabled          = "user.disabled"
+	EvTokenCreated          = "token.created"
+	EvTokenRevoked          = "token.revoked"
+	EvLogin                 = "auth.login"
+	EvLoginFailed           = "auth.login_failed"
+	EvLogout                = "auth.logout"
+	EvUserPrefsChanged      = "user.preferences_changed"
+)
+
+// Evidence chain-of-custody event types: each is also filed in the item's
+// custody log. Part of the audit format like those above.
+const (
+	EvEvidenceAdded      = "evidence.added"
+	EvEvidenceDownloaded = "evidence.downloaded"
+	EvEvidenceHandedOver = "evidence.handed_over"
+	EvEvidenceVerified   = "evidence.verified"
+	EvEvidencePurged     = "evidence.purged"
+)
+
+// Triage event types: what a triage rule or a bulk action did to an
+// alert, and changes to the rules. Rule-made events name the rule in
+// their payload ("rule", "rule_name"). Part of the audit format.
+const (
+	EvAlertSeverityChanged = "alert.severity_changed"
+	EvAlertSuppressed      = "alert.suppressed"
+	EvAlertUnsuppressed    = "alert.unsuppressed"
+	EvAlertAssigned        = "alert.assigned"
+	EvTriageRuleCreated    = "triage.rule_created"
+	EvTriageRuleUpdated    = "triage.rule_updated"
+	EvTriageRuleDeleted    = "triage.rule_deleted"
 )
 
 // User is a person (or a tool account) that signs in.

@@ -100,7 +100,7 @@ func itemErr(i int, field, format string, args ...any) *ParseError {
 
 // Formats lists the format names Parse accepts.
 func Formats() []string {
-	return []string{"cef", "crowdstrike", "defender", "elastic", "native", "splunk", "suricata", "wazuh"}
+	return []string{"cef", "crowdstrike", "defender", "elastic", "native", "splunk", "suricata", "syslog", "wazuh"}
 }
 
 // Parse reads body in the named format (see Formats). Either every item
@@ -122,6 +122,8 @@ func Parse(format string, body []byte) ([]Alert, error) {
 		return ParseSplunk(body)
 	case "suricata":
 		return ParseSuricata(body)
+	case "syslog":
+		return ParseSyslog(body)
 	case "wazuh":
 		return ParseWazuh(body)
 	}

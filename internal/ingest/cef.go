@@ -2,8 +2,8 @@ package ingest
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/irdesk/irdesk/internal/core"
@@ -45,7 +45,18 @@ func ParseCEF(body []byte) ([]Alert, error) {
 	return alerts, nil
 }
 
-func cefLine(i int, line string) (*Alert, error) {
+func cefLine(i int, line string) (*Alert, error) { return cefEvent(i, line, line, cefCarrier{}) }
+
+// cefCarrier is what the transport of a CEF event (a syslog header) says
+// about it; each is used only where the CEF event itself is silent.
+type cefCarrier struct {
+	host string    // the device that sent the event: a fallback for dvchost
+	time time.Time // when the carrier says the event happened
+}
+
+// cefEvent reads the CEF event in line; raw is what Raw keeps (the whole
+// original line, which may be more than text).
+func cefEvent(i int, raw, line string, c cefCarrier) (*Alert, error) {
 	if !utf8.ValidString(line) {
 		line = strings.ToValidUTF8(line, "\uFFFD")
 	}
@@ -93,6 +104,12 @@ func cefLine(i int, line string) (*Alert, error) {
 	if strings.TrimSpace(a.Title) == "" {
 		a.Title = get("msg")
 	}
+	if a.Host == "" {
+		a.Host = c.host
+	}
+	if a.EventTime.IsZero() {
+		a.EventTime = c.time
+	}
 	a.Severity = core.S3
 	if s, ok := cefSeverity(sev); ok {
 		a.Severity = s
@@ -103,9 +120,12 @@ func cefLine(i int, line string) (*Alert, error) {
 		{ObsUser, get("suser")},
 		{ObsIP, get("dvc")},
 		{ObsDomain, get("destinationDnsDomain")},
+		{ObsHost, c.host},
 	}
-	raw, _ := json.Marshal(line)
-	a.finish("cef", raw, extra)
+	if !utf8.ValidString(raw) {
+		raw = strings.ToValidUTF8(raw, "\uFFFD")
+	}
+	a.finish("cef", lineRaw(raw), extra)
 	a.setFingerprint(vendor, product, a.RuleID, a.Host, a.SrcIP, a.DstIP, portText(a.DstPort))
 	return a, nil
 }

@@ -1,8 +1,8 @@
 // Package report drafts the documents an incident ends in: the PPC leak
 // report (漏えい等報告), the GDPR Art. 33(3) notification and the
-// post-incident report for management, in Japanese or English, as Markdown
-// or HTML. It is pure: the caller gathers the incident's records and gets
-// bytes back; nothing is read or written but the embedded templates.
+// post-incident report for management, in Japanese or English, as Markdown,
+// HTML or PDF. It is pure: the caller gathers the incident's records and gets
+// bytes back; nothing is read or written but the embedded templates and font.
 package report
 
 import (
@@ -27,6 +27,7 @@ const (
 const (
 	FormatMarkdown = "md"
 	FormatHTML     = "html"
+	FormatPDF      = "pdf" // A4, with an embedded Japanese font
 )
 
 // Languages.
@@ -97,12 +98,12 @@ func mustRead(name string) string {
 }
 
 // Render draws up a report of the given kind ("ppc", "gdpr",
-// "post-incident") in the given format ("md" or "html"). An unknown kind,
+// "post-incident") in the given format ("md", "html" or "pdf"). An unknown kind,
 // format, language or PPC stage, a nil incident or a zero Now is an error
 // wrapping core.ErrInvalid.
 func Render(kind, format string, in Input) ([]byte, error) {
-	if format != FormatMarkdown && format != FormatHTML {
-		return nil, core.Invalid("format", "unknown report format %q (md or html)", format)
+	if format != FormatMarkdown && format != FormatHTML && format != FormatPDF {
+		return nil, core.Invalid("format", "unknown report format %q (md, html or pdf)", format)
 	}
 	if in.Lang == "" {
 		in.Lang = LangJA
@@ -138,6 +139,9 @@ func Render(kind, format string, in Input) ([]byte, error) {
 		return nil, core.Invalid("kind", "unknown report kind %q (ppc, gdpr or post-incident)", kind)
 	}
 	d.Lang = in.Lang
+	if format == FormatPDF {
+		return renderPDF(d, in)
+	}
 	var buf bytes.Buffer
 	var err error
 	if format == FormatHTML {

@@ -265,7 +265,7 @@ func TestInvalidInput(t *testing.T) {
 	}{
 		{"kind", "stix", FormatMarkdown, nil},
 		{"empty kind", "", FormatMarkdown, nil},
-		{"format", KindPPC, "pdf", nil},
+		{"format", KindPPC, "docx", nil},
 		{"lang", KindGDPR, FormatHTML, func(in *Input) { in.Lang = "fr" }},
 		{"nil incident", KindPostIncident, FormatMarkdown, func(in *Input) { in.Incident = nil }},
 		{"zero now", KindPostIncident, FormatMarkdown, func(in *Input) { in.Now = time.Time{} }},

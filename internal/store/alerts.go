@@ -138,7 +138,8 @@ type AlertFilter struct {
 const alertColsTmpl = `a.id, a.source, a.source_event_id, a.fingerprint, a.status, a.close_reason, a.severity, a.native_severity,
 	a.rule_id, a.rule_name, a.title, a.host, a.user_name, a.src_ip, a.src_port, a.dst_ip, a.dst_port, a.process, a.file_hash,
 	a.url, a.domain, a.email, a.event_time, a.first_seen, a.last_seen, a.count, COALESCE(a.incident_id, 0), %s,
-	a.created_at, a.updated_at`
+	a.created_at, a.updated_at, a.suppress_reason, a.suppressed_until,
+	COALESCE((SELECT u.name FROM users u WHERE u.id = a.assignee_id), '')`
 
 const alertJoins = ` LEFT JOIN incidents i ON i.id = a.incident_id`
 
@@ -153,13 +154,16 @@ func scanAlert(sc scanner, extra ...any) (*core.Alert, error) {
 	var al core.Alert
 	var eventTime sql.NullInt64
 	var first, last, created, updated int64
+	var suppressedUntil sql.NullInt64
 	dest := []any{&al.ID, &al.Source, &al.SourceEventID, &al.Fingerprint, &al.Status, &al.CloseReason, &al.Severity, &al.NativeSeverity,
 		&al.RuleID, &al.RuleName, &al.Title, &al.Host, &al.User, &al.SrcIP, &al.SrcPort, &al.DstIP, &al.DstPort, &al.Process, &al.FileHash,
-		&al.URL, &al.Domain, &al.Email, &eventTime, &first, &last, &al.Count, &al.IncidentID, &al.IncidentKey, &created, &updated}
+		&al.URL, &al.Domain, &al.Email, &eventTime, &first, &last, &al.Count, &al.IncidentID, &al.IncidentKey, &created, &updated,
+		&al.SuppressReason, &suppressedUntil, &al.Assignee}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	al.EventTime = timePtr(eventTime)
+	al.SuppressedUntil = timePtr(suppressedUntil)
 	al.FirstSeen, al.LastSeen = fromMicros(first), fromMicros(last)
 	al.CreatedAt, al.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &al, nil

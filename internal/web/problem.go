@@ -8,6 +8,7 @@ import (
 
 	"github.com/irdesk/irdesk/internal/core"
 	"github.com/irdesk/irdesk/internal/store"
+	"github.com/irdesk/irdesk/internal/web/ui"
 )
 
 // Problem is an RFC 9457 problem detail.
@@ -102,6 +103,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if p.Status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
+	}
+	if s.ui != nil && ui.WantsHTML(r) {
+		s.ui.RenderError(w, r, ui.ErrorPage{Status: p.Status, Detail: p.Detail, RequestID: p.RequestID})
+		return
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="irdesk"`)

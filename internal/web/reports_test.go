@@ -24,7 +24,8 @@ func TestReportDrafts(t *testing.T) {
 		{"viewer", "/reports/gdpr?format=html&lang=en", 200, "text/html", []string{`lang="en"`, "Art. 33", "&lt;script&gt;"}, []string{"<script>alert"}},
 		{"lead", "/reports/post-incident?format=html", 200, "text/html", []string{"アクセスログを保全した", "SIEM"}, []string{"<script>alert"}},
 		{"analyst", "/reports/novel", 422, "application/problem+json", nil, nil},
-		{"analyst", "/reports/ppc?format=pdf", 422, "application/problem+json", nil, nil},
+		{"analyst", "/reports/ppc?format=pdf", 200, "application/pdf", []string{"%PDF-1.7", "/FontFile2", "%%EOF"}, nil},
+		{"analyst", "/reports/ppc?format=docx", 422, "application/problem+json", nil, nil},
 		{"analyst", "/reports/ppc?lang=fr", 422, "application/problem+json", nil, nil},
 		{"analyst", "/reports/ppc?colour=red", 400, "application/problem+json", nil, nil},
 		{"reporter", "/reports/ppc", 404, "application/problem+json", nil, nil},
@@ -34,6 +35,12 @@ func TestReportDrafts(t *testing.T) {
 		if r.status != tt.status || !strings.HasPrefix(r.header.Get("Content-Type"), tt.contentType) {
 			t.Errorf("%s %s: %d %s, want %d %s: %.300s", tt.as, tt.query, r.status, r.header.Get("Content-Type"), tt.status, tt.contentType, r.body)
 			continue
+		}
+		if tt.contentType == "application/pdf" {
+			want := `attachment; filename="` + key + `-ppc-preliminary-ja.pdf"`
+			if got := r.header.Get("Content-Disposition"); got != want {
+				t.Errorf("%s: Content-Disposition %q, want %q", tt.query, got, want)
+			}
 		}
 		for _, s := range tt.has {
 			if !strings.Contains(string(r.body), s) {

@@ -49,6 +49,25 @@ func (s *Server) routeList() []route {
 		{method: "POST", path: "/api/v1/incidents/{key}/tasks", h: s.createTask},
 		{method: "PATCH", path: "/api/v1/incidents/{key}/tasks/{task}", h: s.updateTask},
 		{method: "POST", path: "/api/v1/incidents/{key}/tasks/{task}/complete", h: s.completeTask},
+		{method: "POST", path: "/api/v1/incidents/{key}/evidence", h: s.uploadEvidence},
+		{method: "GET", path: "/api/v1/incidents/{key}/evidence", h: s.listEvidence},
+		{method: "GET", path: "/api/v1/incidents/{key}/evidence/{id}", h: s.getEvidence},
+		{method: "GET", path: "/api/v1/incidents/{key}/evidence/{id}/download", h: s.downloadEvidence},
+		{method: "POST", path: "/api/v1/incidents/{key}/evidence/{id}/handover", h: s.handOverEvidence},
+		{method: "POST", path: "/api/v1/incidents/{key}/evidence/{id}/verify", h: s.verifyEvidence},
+		{method: "GET", path: "/api/v1/incidents/{key}/evidence/{id}/custody", h: s.custodyLog},
+
+		{method: "GET", path: "/api/v1/contacts", h: s.listContacts},
+		{method: "POST", path: "/api/v1/contacts", h: s.createContact},
+		{method: "GET", path: "/api/v1/contacts/{id}", h: s.getContact},
+		{method: "PUT", path: "/api/v1/contacts/{id}", h: s.replaceContact},
+		{method: "DELETE", path: "/api/v1/contacts/{id}", h: s.deleteContact},
+		{method: "GET", path: "/api/v1/escalation-rules", h: s.listEscalationRules},
+		{method: "POST", path: "/api/v1/escalation-rules", h: s.saveEscalationRule},
+		{method: "PUT", path: "/api/v1/escalation-rules/{id}", h: s.saveEscalationRule},
+		{method: "DELETE", path: "/api/v1/escalation-rules/{id}", h: s.deleteEscalationRule},
+		{method: "GET", path: "/api/v1/notifications", h: s.listNotifications},
+		{method: "POST", path: "/api/v1/notifications/{id}/retry", h: s.retryNotification},
 
 		{method: "POST", path: "/api/v1/alerts", h: s.ingestAlerts},
 		{method: "POST", path: "/api/v1/alerts/{format}", h: s.ingestAlerts},
@@ -58,6 +77,13 @@ func (s *Server) routeList() []route {
 		{method: "POST", path: "/api/v1/alerts/{id}/close", h: s.closeAlert},
 		{method: "POST", path: "/api/v1/alerts/{id}/promote", h: s.promoteAlert},
 		{method: "POST", path: "/api/v1/alerts/{id}/attach", h: s.attachAlert},
+		{method: "POST", path: "/api/v1/alerts/bulk", h: s.bulkAlerts},
+
+		{method: "GET", path: "/api/v1/triage/rules", h: s.listTriageRules},
+		{method: "POST", path: "/api/v1/triage/rules", h: s.createTriageRule},
+		{method: "PUT", path: "/api/v1/triage/rules/{id}", h: s.updateTriageRule},
+		{method: "DELETE", path: "/api/v1/triage/rules/{id}", h: s.deleteTriageRule},
+		{method: "POST", path: "/api/v1/triage/rules/test", h: s.testTriageRule},
 	}
 }
 

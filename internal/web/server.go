@@ -20,6 +20,7 @@ import (
 	"github.com/irdesk/irdesk/internal/app"
 	"github.com/irdesk/irdesk/internal/core"
 	"github.com/irdesk/irdesk/internal/metrics"
+	"github.com/irdesk/irdesk/internal/web/ui"
 )
 
 // MaxBodyBytes bounds a request body: an incident is text, not a file.
@@ -44,6 +45,7 @@ type Server struct {
 	registry *metrics.Registry
 	routes   []route
 	origin   *http.CrossOriginProtection
+	ui       *ui.UI
 }
 
 // handlerFunc is the shape of every handler: it returns an error instead
@@ -74,8 +76,24 @@ func New(a *app.App, log *slog.Logger, reg *metrics.Registry, cfg Config) *Serve
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.adapt(rt))
 	}
+	s.mountUI()
 	s.handler = s.middleware(http.HandlerFunc(s.dispatch))
 	return s
+}
+
+// mountUI adds the browser pages. They are not API routes (not in Routes,
+// not in openapi.json) but share adapt: metrics and the error mapping.
+// The UI's templates are embedded, so a failure here is a broken build,
+// and the server must not start with it.
+func (s *Server) mountUI() {
+	u, err := ui.New(ui.Options{App: s.app, Log: s.log, SessionCookie: sessionCookie, SecureCookies: s.cfg.SecureCookies, Origin: s.origin})
+	if err != nil {
+		panic(fmt.Sprintf("web ui: %v", err))
+	}
+	s.ui = u
+	for _, rt := range u.Routes() {
+		s.mux.Handle(rt.Method+" "+rt.Path, s.adapt(route{method: rt.Method, path: rt.Path, h: rt.Handler, public: true}))
+	}
 }
 
 // Routes lists "METHOD /path" of every API route, for the OpenAPI check.

@@ -62,6 +62,10 @@ func Run(t *testing.T, open func(tb testing.TB) *store.Store) {
 		{"AlertIngestAndDedup", testAlertIngest},
 		{"AlertFind", testAlertFind},
 		{"AlertStatusAndLink", testAlertStatusAndLink},
+		{"Contacts", testContacts},
+		{"EscalationBookkeeping", testEscalationBookkeeping},
+		{"Outbox", testOutbox},
+		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

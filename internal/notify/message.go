@@ -1,0 +1,150 @@
+package notify
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Content is what an escalation message says, before it is put into the
+// recipient's language.
+type Content struct {
+	IncidentKey string
+	Title       string
+	Severity    string
+	Priority    string
+	Category    string
+	Phase       string
+	Assignee    string
+	// Restricted incidents are need-to-know: the message names the key
+	// and the severity only, since it may travel to shared channels.
+	Restricted bool
+	Exercise   bool
+	// Reason is one of the escalation.Reason* kinds.
+	Reason   string
+	RuleName string
+	// For task and clock reasons.
+	TaskTitle  string
+	ClockTitle string
+	Due        time.Time
+	// OnCallPosition > 1 says the message went down the on-call order.
+	OnCallPosition int
+	Location       *time.Location
+}
+
+// Render writes the subject and body in lang ("ja" or "en"; anything else
+// is English).
+func Render(lang string, c Content) (subject, body string) {
+	ja := lang == "ja"
+	t := func(j, e string) string {
+		if ja {
+			return j
+		}
+		return e
+	}
+	loc := c.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	title := c.Title
+	if c.Restricted {
+		title = t("（閲覧制限のあるインシデント）", "(restricted incident)")
+	}
+	var prefix string
+	if c.Exercise {
+		prefix = t("【訓練】", "[EXERCISE] ")
+	}
+	var what string
+	switch c.Reason {
+	case "not_acknowledged":
+		what = t("未対応のままです", "not acknowledged yet")
+	case "task_overdue":
+		what = t("タスク期限超過", "task overdue")
+	case "clock_due_soon":
+		what = t("報告期限が近づいています", "reporting deadline approaching")
+	case "clock_overdue":
+		what = t("報告期限を過ぎています", "reporting deadline passed")
+	default:
+		what = t("エスカレーション", "escalation")
+	}
+	subject = fmt.Sprintf("%s[irdesk][%s] %s %s: %s", prefix, c.Severity, c.IncidentKey, what, title)
+
+	var b strings.Builder
+	line := func(label, value string) {
+		if value != "" {
+			fmt.Fprintf(&b, "%s: %s\n", label, value)
+		}
+	}
+	switch c.Reason {
+	case "not_acknowledged":
+		if c.OnCallPosition > 1 {
+			fmt.Fprintf(&b, t("このインシデントはまだ誰も対応を開始していないため、オンコール順 %d 番目のあなたに連絡しています。\n\n",
+				"Nobody has taken this incident on yet, so it is escalated to you, number %d in the on-call order.\n\n"), c.OnCallPosition)
+		} else {
+			b.WriteString(t("このインシデントはまだ誰も対応を開始していません。\n\n", "Nobody has taken this incident on yet.\n\n"))
+		}
+	case "task_overdue":
+		fmt.Fprintf(&b, t("タスク「%s」が期限（%s）を過ぎています。\n\n", "The task \"%s\" was due at %s.\n\n"),
+			c.TaskTitle, c.Due.In(loc).Format("2006-01-02 15:04 MST"))
+	case "clock_due_soon":
+		fmt.Fprintf(&b, t("%sの期限は %s です。提出の準備をしてください。\n\n", "%s is due at %s. Prepare the submission.\n\n"),
+			c.ClockTitle, c.Due.In(loc).Format("2006-01-02 15:04 MST"))
+	case "clock_overdue":
+		fmt.Fprintf(&b, t("%sの期限（%s）を過ぎています。直ちに対応してください。\n\n", "%s was due at %s. Act now.\n\n"),
+			c.ClockTitle, c.Due.In(loc).Format("2006-01-02 15:04 MST"))
+	default:
+		if c.OnCallPosition == 1 {
+			b.WriteString(t("オンコール担当のあなたに新しいインシデントを通知します。\n\n", "You are first on call: a new incident needs attention.\n\n"))
+		} else {
+			b.WriteString(t("次のインシデントについて連絡します。\n\n", "You are being told about this incident.\n\n"))
+		}
+	}
+	line(t("インシデント", "Incident"), c.IncidentKey)
+	line(t("件名", "Title"), title)
+	line(t("重大度", "Severity"), c.Severity)
+	line(t("優先度", "Priority"), c.Priority)
+	if !c.Restricted {
+		line(t("種別", "Category"), categoryLabel(c.Category, ja))
+		line(t("フェーズ", "Phase"), phaseLabel(c.Phase, ja))
+		line(t("担当者", "Assignee"), c.Assignee)
+	}
+	line(t("ルール", "Rule"), c.RuleName)
+	return subject, strings.TrimRight(b.String(), "\n")
+}
+
+// categoryLabel and phaseLabel name categories and phases for messages.
+// They fall back to the code, which is still meaningful.
+func categoryLabel(c string, ja bool) string {
+	names := map[string][2]string{
+		"malware": {"マルウェア感染", "Malware"}, "ransomware": {"ランサムウェア", "Ransomware"},
+		"unauthorized_access": {"不正アクセス", "Unauthorised access"}, "data_leak": {"情報漏えい", "Information leak"},
+		"dos": {"DoS/DDoS攻撃", "DoS/DDoS"}, "web_defacement": {"Webサイト改ざん", "Web defacement"},
+		"targeted_attack": {"標的型攻撃", "Targeted attack"}, "phishing": {"フィッシング", "Phishing"},
+		"insider": {"内部不正", "Insider misuse"}, "lost_device": {"機器の紛失・盗難", "Lost or stolen device"},
+		"misdelivery": {"メール誤送信", "Mis-sent e-mail"}, "misconfiguration": {"設定不備", "Misconfiguration"},
+		"supply_chain": {"サプライチェーン侵害", "Supply-chain compromise"}, "vulnerability": {"脆弱性", "Vulnerability"},
+		"policy_violation": {"ポリシー違反", "Policy violation"}, "other": {"その他", "Other"},
+	}
+	return label(names, c, ja)
+}
+
+func phaseLabel(p string, ja bool) string {
+	names := map[string][2]string{
+		"detect": {"検知・報告", "Detection and report"}, "triage": {"初動対応", "Triage"},
+		"investigate": {"調査", "Investigation"}, "contain": {"封じ込め・根絶", "Containment and eradication"},
+		"recover": {"復旧", "Recovery"}, "review": {"事後対応", "Post-incident review"}, "closed": {"クローズ", "Closed"},
+	}
+	return label(names, p, ja)
+}
+
+func label(names map[string][2]string, code string, ja bool) string {
+	n, ok := names[code]
+	switch {
+	case !ok:
+		return code
+	case ja:
+		return n[0]
+	default:
+		return n[1]
+	}
+}
