@@ -38,6 +38,8 @@ type Config struct {
 	// SyslogListen is host:port of the syslog listener, UDP and TCP;
 	// empty leaves it off.
 	SyslogListen string
+	// SyslogTimezone is the zone of BSD syslog timestamps, which carry none.
+	SyslogTimezone string
 	// Rules is a YAML file of alert triage rules, read-only through the API.
 	Rules string
 	// BaseURL is where people reach irdesk; notifications link to it.
@@ -195,6 +197,7 @@ func serveFlags(cfg *Config, stdout, stderr io.Writer) *flagSet {
 	fs.boolVar(&cfg.AwarenessDayCounts, "awareness-day-counts", true, "count the day of becoming aware as day 1 of APPI periods (stricter); false counts from the next day (civil code 初日不算入)")
 	fs.stringVar(&cfg.NIS2Entity, "nis2-entity", "", `"essential" or "important" if the organisation falls under NIS2 (starts NIS2 reporting clocks)`)
 	fs.stringVar(&cfg.SyslogListen, "syslog-listen", "", "host:port to receive syslog on, UDP and TCP alike (RFC 5424 and 3164, CEF inside; e.g. 127.0.0.1:5514); off when empty")
+	fs.stringVar(&cfg.SyslogTimezone, "syslog-timezone", "Local", `time zone of RFC 3164 timestamps, which carry none: "Local" (this machine's), "UTC" or an IANA name such as Asia/Tokyo`)
 	fs.stringVar(&cfg.Rules, "rules", "", "YAML file of alert triage rules applied at intake (read-only through the API; an invalid file refuses the start)")
 	fs.stringVar(&cfg.BaseURL, "base-url", "", "URL people open irdesk at, for links in notifications (default http://LISTEN)")
 	fs.stringVar(&cfg.Escalation, "escalation", "", "YAML file of escalation rules laid over the built-in defaults")

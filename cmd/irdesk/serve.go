@@ -97,7 +97,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
 	}
 	if m.Config.SyslogListen != "" {
-		sl, err := syslogd.Listen(m.App, m.Log, reg, syslogd.Config{Addr: m.Config.SyslogListen, Now: m.Now})
+		loc, err := syslogZone(m.Config.SyslogTimezone)
+		if err != nil {
+			ln.Close()
+			st.Close()
+			return err
+		}
+		sl, err := syslogd.Listen(m.App, m.Log, reg, syslogd.Config{Addr: m.Config.SyslogListen, Now: m.Now, Location: loc})
 		if err != nil {
 			ln.Close()
 			st.Close()
@@ -209,4 +215,20 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// syslogZone reads --syslog-timezone. Asia/Tokyo is known without a
+// time-zone database, so the common case works on a minimal container.
+func syslogZone(name string) (*time.Location, error) {
+	switch name {
+	case "", "Local":
+		return time.Local, nil
+	case "Asia/Tokyo", "JST":
+		return time.FixedZone("JST", 9*3600), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, &exitError{code: 2, msg: fmt.Sprintf("--syslog-timezone: unknown zone %q", name)}
+	}
+	return loc, nil
 }

@@ -508,10 +508,15 @@ func (app *App) VerifyLocker(ctx context.Context, a Actor, onItem func(EvidenceC
 	vr, err := es.Verify(ctx, want, func(w evidence.Want, got evidence.Blob, p *evidence.Problem) error {
 		for _, r := range bySHA[w.SHA256] {
 			var c EvidenceCheck
+			purged := false
 			err := app.store.InTx(ctx, func(tx *store.Tx) error {
 				e, err := tx.GetEvidence(ctx, r.IncidentID, r.EvidenceID)
 				if err != nil {
 					return err
+				}
+				// Purged since the list was read: nothing to verify.
+				if purged = e.PurgedAt != nil; purged {
+					return nil
 				}
 				// Each item is held to its own recorded size, even when
 				// it shares the file with others.
@@ -524,6 +529,9 @@ func (app *App) VerifyLocker(ctx context.Context, a Actor, onItem func(EvidenceC
 			})
 			if err != nil {
 				return err
+			}
+			if purged {
+				continue
 			}
 			rep.Items = append(rep.Items, c)
 			if onItem != nil {

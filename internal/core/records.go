@@ -69,14 +69,17 @@ const (
 	EvContactDeleted        = "contact.deleted"
 	EvEscalationRuleSaved   = "escalation.rule_saved"
 	EvEscalationRuleDeleted = "escalation.rule_deleted"
-	EvUserCreated           = "user.created"
-	EvUserDisabled          = "user.disabled"
-	EvTokenCreated          = "token.created"
-	EvTokenRevoked          = "token.revoked"
-	EvLogin                 = "auth.login"
-	EvLoginFailed           = "auth.login_failed"
-	EvLogout                = "auth.logout"
-	EvUserPrefsChanged      = "user.preferences_changed"
+	// EvReportEdited records hand edits of a report draft, in full.
+	EvReportEdited         = "incident.report_edited"
+	EvReportEditsDiscarded = "incident.report_edits_discarded"
+	EvUserCreated          = "user.created"
+	EvUserDisabled         = "user.disabled"
+	EvTokenCreated         = "token.created"
+	EvTokenRevoked         = "token.revoked"
+	EvLogin                = "auth.login"
+	EvLoginFailed          = "auth.login_failed"
+	EvLogout               = "auth.logout"
+	EvUserPrefsChanged     = "user.preferences_changed"
 )
 
 // Evidence chain-of-custody event types: each is also filed in the item's

@@ -31,10 +31,6 @@ const (
 	dirMode  os.FileMode = 0o750
 )
 
-// copyBuffer is the chunk a stream is copied in: large enough that the
-// hashes and the write run on big slices, small enough to not matter.
-const copyBuffer = 1 << 20
-
 // ErrTooLarge means an upload went past the maximum size. Nothing of it
 // was kept.
 var ErrTooLarge = errors.New("evidence file too large")
@@ -135,9 +131,10 @@ func (s *Store) Write(ctx context.Context, r io.Reader) (Blob, error) {
 		}
 	}()
 	h256, h1, h5 := sha256.New(), sha1.New(), md5.New()
-	w := io.MultiWriter(f, h256, h1, h5)
+	w := newFanout(f, h256, h1, h5)
 	// One byte past the limit tells "exactly the limit" from "more".
-	n, err := io.CopyBuffer(w, &ctxReader{ctx: ctx, r: io.LimitReader(r, s.maxSize+1)}, make([]byte, copyBuffer))
+	n, err := copyChunks(w, &ctxReader{ctx: ctx, r: io.LimitReader(r, s.maxSize+1)})
+	w.close()
 	if err != nil {
 		return Blob{}, fmt.Errorf("store evidence: %w", err)
 	}
@@ -236,7 +233,9 @@ func (s *Store) Hash(ctx context.Context, sha string) (Blob, error) {
 	}
 	defer f.Close()
 	h256, h1, h5 := sha256.New(), sha1.New(), md5.New()
-	n, err := io.CopyBuffer(io.MultiWriter(h256, h1, h5), &ctxReader{ctx: ctx, r: f}, make([]byte, copyBuffer))
+	w := newFanout(h256, h1, h5)
+	n, err := copyChunks(w, &ctxReader{ctx: ctx, r: f})
+	w.close()
 	if err != nil {
 		return Blob{}, fmt.Errorf("read evidence %s: %w", sha, err)
 	}

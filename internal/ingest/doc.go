@@ -114,5 +114,8 @@
 // parameters and then key=value words of the message (src, srcip, rhost,
 // IpAddress, dst, dstip, spt, dpt, user, suser, TargetUserName, sha256,
 // url, ...: see syslog.go), and for sshd from OpenSSH's "for USER from
-// ADDR port N" messages. Raw is the whole message as a JSON string.
+// ADDR port N" messages. Raw is the whole message as a JSON string. A CEF
+// event carried by syslog is read by the CEF parser and takes the HOSTNAME
+// as its host (as dvchost) and the TIMESTAMP as its time where the event
+// has none; its Raw too is the whole syslog message.
 package ingest

@@ -73,6 +73,8 @@ type Input struct {
 	// PPCStage chooses the PPC report: StagePreliminary (速報, the default
 	// when empty) or StageFinal (確報). Other kinds ignore it.
 	PPCStage string
+	// Edits are a person's changes to the generated draft (nil: none).
+	Edits *Edits
 }
 
 // JST is the default zone. A fixed zone, so no time-zone database is needed.
@@ -105,24 +107,58 @@ func Render(kind, format string, in Input) ([]byte, error) {
 	if format != FormatMarkdown && format != FormatHTML && format != FormatPDF {
 		return nil, core.Invalid("format", "unknown report format %q (md, html or pdf)", format)
 	}
+	if err := in.normalize(); err != nil {
+		return nil, err
+	}
+	d, err := build(kind, in)
+	if err != nil {
+		return nil, err
+	}
+	if in.Edits != nil {
+		in.Edits.apply(d)
+	}
+	d.Lang = in.Lang
+	if format == FormatPDF {
+		return renderPDF(d, in)
+	}
+	var buf bytes.Buffer
+	if format == FormatHTML {
+		d.CSS = htmltemplate.CSS(printCSS)
+		err = htmlTemplate.Execute(&buf, d)
+	} else {
+		err = mdTemplate.Execute(&buf, d)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("render %s report as %s: %w", kind, format, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// normalize fills in the defaults and refuses what cannot be drawn up.
+func (in *Input) normalize() error {
 	if in.Lang == "" {
 		in.Lang = LangJA
 	}
 	if in.Lang != LangJA && in.Lang != LangEN {
-		return nil, core.Invalid("lang", "unknown language %q (ja or en)", in.Lang)
+		return core.Invalid("lang", "unknown language %q (ja or en)", in.Lang)
 	}
 	if in.TZ == nil {
 		in.TZ = JST
 	}
 	if in.Incident == nil {
-		return nil, core.Invalid("incident", "is required")
+		return core.Invalid("incident", "is required")
 	}
 	if in.Now.IsZero() {
-		return nil, core.Invalid("now", "is required")
+		return core.Invalid("now", "is required")
 	}
 	if in.PPCStage == "" {
 		in.PPCStage = StagePreliminary
 	}
+	return nil
+}
+
+// build draws up the document of a kind from a normalised input.
+func build(kind string, in Input) (*document, error) {
 	b := &builder{in: in}
 	var d *document
 	switch kind {
@@ -138,20 +174,5 @@ func Render(kind, format string, in Input) ([]byte, error) {
 	default:
 		return nil, core.Invalid("kind", "unknown report kind %q (ppc, gdpr or post-incident)", kind)
 	}
-	d.Lang = in.Lang
-	if format == FormatPDF {
-		return renderPDF(d, in)
-	}
-	var buf bytes.Buffer
-	var err error
-	if format == FormatHTML {
-		d.CSS = htmltemplate.CSS(printCSS)
-		err = htmlTemplate.Execute(&buf, d)
-	} else {
-		err = mdTemplate.Execute(&buf, d)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("render %s report as %s: %w", kind, format, err)
-	}
-	return buf.Bytes(), nil
+	return d, nil
 }

@@ -552,7 +552,8 @@ func (s *Server) batcher(q <-chan ingest.Alert, retry bool) {
 	defer s.batchers.Done()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	batch := make([]ingest.Alert, 0, s.cfg.BatchSize)
+	// Batches grow as needed: at a trickle, each is one alert.
+	var batch []ingest.Alert
 	for {
 		var due <-chan time.Time
 		if len(batch) > 0 {
@@ -575,7 +576,7 @@ func (s *Server) batcher(q <-chan ingest.Alert, retry bool) {
 		case <-due:
 		}
 		s.flush(batch, retry)
-		batch = make([]ingest.Alert, 0, s.cfg.BatchSize)
+		batch = nil
 	}
 }
 

@@ -3,6 +3,7 @@ package syslogd_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -269,18 +270,32 @@ func holdWriter(tb testing.TB, st *store.Store) (release func()) {
 	hold, started := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		// fn may run more than once; only the first run signals.
 		st.InTx(context.Background(), func(*store.Tx) error { once.Do(func() { close(started) }); <-hold; return nil })
 	}()
 	<-started
-	for range 2 { // one waits in the queue, one waits to enter it
+	// Fill the one-slot queue: probe until a try is refused. A probe that
+	// is not refused at once sits in the queue until release.
+	for {
+		refused := make(chan bool, 1)
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st.InTx(context.Background(), func(*store.Tx) error { return nil })
+			err := st.TryInTx(context.Background(), func(*store.Tx) error { return nil })
+			refused <- errors.Is(err, store.ErrOverloaded)
 		}()
+		select {
+		case r := <-refused:
+			if !r {
+				tb.Fatal("a write ran while the writer was held")
+			}
+		case <-time.After(20 * time.Millisecond):
+			continue
+		}
+		break
 	}
 	var released sync.Once
 	release = func() { released.Do(func() { close(hold); wg.Wait() }) }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/irdesk/irdesk/internal/app"
+	"github.com/irdesk/irdesk/internal/report"
 )
 
 // report answers GET /api/v1/incidents/{key}/reports/{kind}?format=md|html|pdf&lang=ja|en.
@@ -64,4 +65,59 @@ func reportFilename(key string, req app.ReportRequest) string {
 		return '_'
 	}, strings.Join(parts, "-"))
 	return name + "." + req.Format
+}
+
+// draftRequest reads the draft a request names: kind from the path, lang
+// and stage from the query (nothing else is accepted).
+func draftRequest(r *http.Request) (app.ReportRequest, error) {
+	q := r.URL.Query()
+	for name := range q {
+		if name != "lang" && name != "stage" {
+			return app.ReportRequest{}, badRequest(name, "unknown query parameter "+name)
+		}
+	}
+	return app.ReportRequest{Kind: r.PathValue("kind"), Lang: q.Get("lang"), PPCStage: q.Get("stage")}, nil
+}
+
+func (s *Server) reportEdits(w http.ResponseWriter, r *http.Request) error {
+	req, err := draftRequest(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.app.ReportDraftEdits(r.Context(), actorFrom(r), r.PathValue("key"), req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) saveReportEdits(w http.ResponseWriter, r *http.Request) error {
+	req, err := draftRequest(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		report.Edits
+		Version int64 `json:"version"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	d, err := s.app.SaveReportDraftEdits(r.Context(), actorFrom(r), r.PathValue("key"), req, in.Edits, in.Version)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) discardReportEdits(w http.ResponseWriter, r *http.Request) error {
+	req, err := draftRequest(r)
+	if err != nil {
+		return err
+	}
+	if err := s.app.DiscardReportDraftEdits(r.Context(), actorFrom(r), r.PathValue("key"), req); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

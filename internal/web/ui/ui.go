@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/irdesk/irdesk/internal/app"
@@ -40,13 +41,16 @@ type Options struct {
 
 // UI is the set of pages. It is built once at start and read-only after.
 type UI struct {
-	app     *app.App
-	log     *slog.Logger
-	opts    Options
-	i18n    *i18n.Bundle
-	pages   map[string]*template.Template
-	assets  *assets
-	started time.Time
+	app    *app.App
+	log    *slog.Logger
+	opts   Options
+	i18n   *i18n.Bundle
+	pages  map[string]*template.Template
+	assets *assets
+	// zones caches loaded time zones by name: LoadLocation reads the zone
+	// file on every call, and every page needs its user's zone. Only
+	// names that loaded once (checked when saved) are ever stored.
+	zones sync.Map
 }
 
 // Route is one page or form endpoint, for the server's mux.
@@ -180,7 +184,16 @@ func (u *UI) session(r *http.Request) (*request, error) {
 	if !ok {
 		lang = u.browserLang(r)
 	}
-	return &request{actor: actor, csrf: sess.CSRFToken, tr: u.i18n.For(lang), loc: prefs.Location()}, nil
+	return &request{actor: actor, csrf: sess.CSRFToken, tr: u.i18n.For(lang), loc: u.location(prefs)}, nil
+}
+
+func (u *UI) location(p app.Prefs) *time.Location {
+	if loc, ok := u.zones.Load(p.TimeZone); ok {
+		return loc.(*time.Location)
+	}
+	loc := p.Location()
+	u.zones.Store(p.TimeZone, loc)
+	return loc
 }
 
 // langCookie keeps the language chosen before signing in.
@@ -231,7 +244,7 @@ func safeMethod(m string) bool {
 
 // contentSecurityPolicy allows only our own scripts and styles: no inline
 // script, no inline style, no eval (htmx is configured without it).
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 func pageHeaders(h http.Header) {
@@ -266,17 +279,15 @@ func (u *UI) render(w http.ResponseWriter, status int, page string, view any) er
 // base is what every page's view carries: the translator travels here,
 // per request, never in the shared templates.
 type base struct {
-	Tr     *i18n.Translator
-	Lang   i18n.Lang
-	User   *core.User
-	CSRF   string
-	Path   string
-	Nav    string
-	Title  string
-	Loc    *time.Location
-	Langs  []i18n.Lang
-	ReqID  string
-	Notice string
+	Tr    *i18n.Translator
+	Lang  i18n.Lang
+	User  *core.User
+	CSRF  string
+	Path  string
+	Nav   string
+	Title string
+	Loc   *time.Location
+	Langs []i18n.Lang
 }
 
 func (u *UI) base(r *http.Request, rq *request, nav, title string) base {
@@ -421,7 +432,6 @@ func (u *UI) RenderError(w http.ResponseWriter, r *http.Request, p ErrorPage) {
 		rq = &request{tr: u.i18n.For(u.browserLang(r)), loc: app.Prefs{}.Location()}
 	}
 	v := errorView{base: u.base(r, rq, "", rq.tr.T("error.title")), Status: p.Status, RequestID: p.RequestID, SignIn: p.Status == http.StatusUnauthorized}
-	v.ReqID = p.RequestID
 	key := fmt.Sprintf("error.%d", p.Status)
 	if !rq.tr.Has(key) {
 		key = "error.other"
