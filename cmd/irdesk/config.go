@@ -56,6 +56,9 @@ type Config struct {
 	SMTPTLS      string
 	// WebhookSecret signs generic webhooks (HMAC-SHA256).
 	WebhookSecret string
+	// OccurrenceRetention is how long alert occurrences (each repeat and
+	// its payload) are kept; 0 keeps them for ever.
+	OccurrenceRetention time.Duration
 	// NotifyLease is how long a delivery attempt holds its message; after
 	// a crash the message is sent again once the lease runs out.
 	NotifyLease time.Duration
@@ -208,6 +211,7 @@ func serveFlags(cfg *Config, stdout, stderr io.Writer) *flagSet {
 	fs.secretVar(&cfg.SMTPPassword, "smtp-password", "mail relay password")
 	fs.stringVar(&cfg.SMTPTLS, "smtp-tls", "starttls", "starttls (required), tls (implicit, port 465) or opportunistic (plain text if the relay offers no STARTTLS)")
 	fs.secretVar(&cfg.WebhookSecret, "webhook-secret", "secret for the HMAC-SHA256 signature of generic webhook notifications")
+	fs.durationVar(&cfg.OccurrenceRetention, "occurrence-retention", 90*24*time.Hour, "how long each repeat of an alert and its payload is kept (the alert, its first occurrence and its count stay); 0 keeps them for ever")
 	fs.durationVar(&cfg.NotifyLease, "notify-lease", 2*time.Minute, "how long one delivery attempt may take before the message is handed out again (after a crash)")
 	fs.sizeVar(&cfg.EvidenceMaxSize, "evidence-max-size", evidence.DefaultMaxSize, "largest evidence file accepted, e.g. 10GiB, 500MiB or bytes")
 	return fs

@@ -47,8 +47,9 @@ func senders(cfg Config, now func() time.Time) (map[string]notify.Sender, error)
 	return out, nil
 }
 
-// background runs the server's jobs: notification delivery and the
-// escalation sweep. stop waits for both, so the database closes after.
+// background runs the server's jobs: notification delivery, the
+// escalation sweep and the retention of alert occurrences. stop waits for
+// them all, so the database closes after.
 type background struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -61,7 +62,24 @@ func (m *Main) startBackground(worker *notify.Worker) {
 	if every <= 0 {
 		every = 30 * time.Second
 	}
-	m.bg.wg.Add(2)
+	m.bg.wg.Add(3)
+	go func() {
+		defer m.bg.wg.Done()
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if n, err := m.App.PruneOccurrences(ctx, m.Config.OccurrenceRetention); err != nil && ctx.Err() == nil {
+				m.Log.Warn("occurrence retention", "err", err)
+			} else if n > 0 {
+				m.Log.Info("pruned alert occurrences", "deleted", n, "retention", m.Config.OccurrenceRetention)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	go func() {
 		defer m.bg.wg.Done()
 		worker.Run(ctx)

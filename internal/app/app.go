@@ -63,6 +63,8 @@ type App struct {
 	playbooks *playbook.Set
 	triage    triageState
 	notifyCfg NotifyConfig
+	// pruneCursor is where occurrence pruning got to.
+	pruneCursor occurrencePruneCursor
 	// dummyHash is checked against when there is no real hash, so a login
 	// for an unknown or disabled user costs what a real one does.
 	dummyHash string

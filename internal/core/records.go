@@ -72,14 +72,17 @@ const (
 	// EvReportEdited records hand edits of a report draft, in full.
 	EvReportEdited         = "incident.report_edited"
 	EvReportEditsDiscarded = "incident.report_edits_discarded"
-	EvUserCreated          = "user.created"
-	EvUserDisabled         = "user.disabled"
-	EvTokenCreated         = "token.created"
-	EvTokenRevoked         = "token.revoked"
-	EvLogin                = "auth.login"
-	EvLoginFailed          = "auth.login_failed"
-	EvLogout               = "auth.logout"
-	EvUserPrefsChanged     = "user.preferences_changed"
+	// EvOccurrencesPruned records the retention job deleting old alert
+	// occurrences.
+	EvOccurrencesPruned = "alert.occurrences_pruned"
+	EvUserCreated       = "user.created"
+	EvUserDisabled      = "user.disabled"
+	EvTokenCreated      = "token.created"
+	EvTokenRevoked      = "token.revoked"
+	EvLogin             = "auth.login"
+	EvLoginFailed       = "auth.login_failed"
+	EvLogout            = "auth.logout"
+	EvUserPrefsChanged  = "user.preferences_changed"
 )
 
 // Evidence chain-of-custody event types: each is also filed in the item's

@@ -80,8 +80,14 @@ func (tx *Tx) IngestAlert(ctx context.Context, a *ingest.Alert, window time.Dura
 	default:
 		return 0, false, fmt.Errorf("look up alert fingerprint: %w", err)
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO alert_occurrences (alert_id, source, source_event_id, received_at, event_time) VALUES (?, ?, ?, ?, ?)`,
-		id, a.Source, a.SourceEventID, micros(received), nullMicros(eventTime)); err != nil {
+	// A repeat keeps its own payload (a later event may differ in fields
+	// the fingerprint ignores); the first occurrence's is the alert's raw.
+	var raw sql.NullString
+	if duplicate {
+		raw = sql.NullString{String: string(a.Raw), Valid: true}
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO alert_occurrences (alert_id, source, source_event_id, received_at, event_time, raw) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, a.Source, a.SourceEventID, micros(received), nullMicros(eventTime), raw); err != nil {
 		return 0, false, fmt.Errorf("record alert occurrence: %w", err)
 	}
 	// A repeat links its observables too: the key fields are the same, but
@@ -123,6 +129,10 @@ type AlertFilter struct {
 	Sources    []string
 	Severities []core.Severity
 	Host       string // exact
+	// SeenAfter and SeenBefore keep alerts active in a time range: last
+	// seen at or after SeenAfter, first seen before SeenBefore.
+	SeenAfter  *time.Time
+	SeenBefore *time.Time
 	// Query matches title or rule name as a substring, case-insensitively
 	// (ASCII). A scan, not an index: good enough until alerts get full text.
 	Query  string
@@ -194,6 +204,14 @@ func (r reader) FindAlerts(ctx context.Context, f AlertFilter) ([]*core.Alert, b
 		where = append(where, `(LOWER(a.title) LIKE ? ESCAPE '\' OR LOWER(a.rule_name) LIKE ? ESCAPE '\')`)
 		p := "%" + likeEscape(strings.ToLower(q)) + "%"
 		args = append(args, p, p)
+	}
+	if f.SeenAfter != nil {
+		where = append(where, "a.last_seen >= ?")
+		args = append(args, micros(*f.SeenAfter))
+	}
+	if f.SeenBefore != nil {
+		where = append(where, "a.first_seen < ?")
+		args = append(args, micros(*f.SeenBefore))
 	}
 	if f.Before > 0 {
 		where = append(where, "a.id < ?")
@@ -398,4 +416,123 @@ func (r reader) FindSightings(ctx context.Context, typ, value string, scope Scop
 		out.Incidents = append(out.Incidents, s)
 	}
 	return out, rows.Err()
+}
+
+// Occurrence is one time a tool sent an alert.
+type Occurrence struct {
+	ID            int64           `json:"id"`
+	SourceEventID string          `json:"source_event_id,omitempty"`
+	ReceivedAt    time.Time       `json:"received_at"`
+	EventTime     *time.Time      `json:"event_time,omitempty"`
+	Raw           json.RawMessage `json:"raw,omitempty"`
+}
+
+// AlertOccurrences lists an alert's occurrences, oldest first, after the
+// occurrence id after. The first occurrence's payload is the alert's raw;
+// later ones carry their own (a text payload such as CEF is returned as
+// a JSON string).
+func (r reader) AlertOccurrences(ctx context.Context, alertID, after int64, limit int) ([]Occurrence, bool, error) {
+	if limit <= 0 || limit > MaxListLimit {
+		limit = 50
+	}
+	rows, err := r.query(ctx, `SELECT o.id, o.source_event_id, o.received_at, o.event_time,
+		CASE WHEN o.raw IS NULL AND o.id = (SELECT MIN(f.id) FROM alert_occurrences f WHERE f.alert_id = o.alert_id) THEN a.raw ELSE o.raw END
+		FROM alert_occurrences o JOIN alerts a ON a.id = o.alert_id
+		WHERE o.alert_id = ? AND o.id > ? ORDER BY o.id LIMIT ?`, alertID, after, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("alert occurrences: %w", err)
+	}
+	return page(rows, limit, func(sc scanner) (Occurrence, error) {
+		var o Occurrence
+		var received int64
+		var eventTime sql.NullInt64
+		var raw sql.NullString
+		if err := sc.Scan(&o.ID, &o.SourceEventID, &received, &eventTime, &raw); err != nil {
+			return o, err
+		}
+		o.ReceivedAt, o.EventTime = fromMicros(received), timePtr(eventTime)
+		if raw.Valid {
+			o.Raw = rawJSON(raw.String)
+		}
+		return o, nil
+	})
+}
+
+// rawJSON returns a stored payload as JSON: itself if it is JSON, else
+// as a JSON string.
+func rawJSON(s string) json.RawMessage {
+	if json.Valid([]byte(s)) {
+		return json.RawMessage(s)
+	}
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// OccurrencesBefore returns the id below which every occurrence was
+// received before cutoff. Occurrence ids grow with their received time
+// (the writer's clock only moves forward), so a binary search over the
+// primary key finds it without an index on the time, which would cost
+// every insert.
+func (r reader) OccurrencesBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	row, err := r.queryRow(ctx, `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM alert_occurrences`)
+	if err != nil {
+		return 0, err
+	}
+	var lo, hi int64
+	if err := row.Scan(&lo, &hi); err != nil {
+		return 0, fmt.Errorf("occurrence ids: %w", err)
+	}
+	if hi == 0 {
+		return 0, nil
+	}
+	c := micros(cutoff)
+	// Find the first id whose occurrence was received at or after cutoff.
+	hi++
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		row, err := r.queryRow(ctx, `SELECT received_at FROM alert_occurrences WHERE id >= ? ORDER BY id LIMIT 1`, mid)
+		if err != nil {
+			return 0, err
+		}
+		var at int64
+		switch err := row.Scan(&at); {
+		case errors.Is(err, sql.ErrNoRows):
+			hi = mid
+			continue
+		case err != nil:
+			return 0, fmt.Errorf("occurrence time: %w", err)
+		}
+		if at < c {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
+// PruneOccurrences deletes up to limit occurrences with ids in (after,
+// before), except each alert's first (it holds the source event id and
+// the time the alert began). Alert counts stay as they are: they count
+// what was received, not what is kept. It returns how many it deleted and
+// the last id it looked at, where the next call goes on.
+func (tx *Tx) PruneOccurrences(ctx context.Context, after, before int64, limit int) (deleted, last int64, err error) {
+	row, err := tx.queryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM (SELECT id FROM alert_occurrences WHERE id > ? AND id < ? ORDER BY id LIMIT ?) w`,
+		after, before, limit)
+	if err != nil {
+		return 0, after, err
+	}
+	if err := row.Scan(&last); err != nil {
+		return 0, after, fmt.Errorf("prune occurrences: %w", err)
+	}
+	if last == 0 {
+		return 0, after, nil
+	}
+	res, err := tx.exec(ctx, `DELETE FROM alert_occurrences WHERE id > ? AND id <= ?
+		AND id <> (SELECT MIN(f.id) FROM alert_occurrences f WHERE f.alert_id = alert_occurrences.alert_id)`, after, last)
+	if err != nil {
+		return 0, after, fmt.Errorf("prune occurrences: %w", err)
+	}
+	deleted, err = res.RowsAffected()
+	return deleted, last, err
 }

@@ -70,7 +70,8 @@ type alertList struct {
 	NextCursor string        `json:"next_cursor,omitempty"`
 }
 
-var alertListParams = map[string]bool{"status": true, "source": true, "severity": true, "host": true, "q": true, "limit": true, "cursor": true}
+var alertListParams = map[string]bool{"status": true, "source": true, "severity": true, "host": true, "q": true,
+	"seen_after": true, "seen_before": true, "limit": true, "cursor": true}
 
 func alertFilter(r *http.Request) (store.AlertFilter, error) {
 	q := r.URL.Query()
@@ -97,6 +98,12 @@ func alertFilter(r *http.Request) (store.AlertFilter, error) {
 	f.Query = q.Get("q")
 	if len(f.Query) > 1000 || len(f.Host) > 1000 {
 		return f, badRequest("q", "the search text is longer than 1000 bytes")
+	}
+	if f.SeenAfter, err = parseTimeParam(q, "seen_after"); err != nil {
+		return f, err
+	}
+	if f.SeenBefore, err = parseTimeParam(q, "seen_before"); err != nil {
+		return f, err
 	}
 	f.Limit, f.Before, err = pageParams(q)
 	return f, err
@@ -209,4 +216,37 @@ func (s *Server) attachAlert(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, al)
+}
+
+type occurrenceList struct {
+	Items      []store.Occurrence `json:"items"`
+	NextCursor string             `json:"next_cursor,omitempty"`
+}
+
+// alertOccurrences pages forward through an alert's occurrences, oldest
+// first; the cursor is opaque like every other.
+func (s *Server) alertOccurrences(w http.ResponseWriter, r *http.Request) error {
+	id, err := alertID(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	for name := range q {
+		if name != "limit" && name != "cursor" {
+			return badRequest(name, "unknown query parameter "+strconv.Quote(name))
+		}
+	}
+	limit, after, err := pageParams(q)
+	if err != nil {
+		return err
+	}
+	items, more, err := s.app.AlertOccurrences(r.Context(), actorFrom(r), id, after, limit)
+	if err != nil {
+		return err
+	}
+	resp := occurrenceList{Items: nonNil(items)}
+	if more {
+		resp.NextCursor = encodeCursor(items[len(items)-1].ID)
+	}
+	return writeJSON(w, http.StatusOK, resp)
 }

@@ -771,3 +771,45 @@ func BenchmarkEvidenceUpload(b *testing.B) {
 	b.ReportMetric(mbs(uploadTime), "upload-MiB/s")
 	b.ReportMetric(readTime.Seconds()/uploadTime.Seconds(), "upload/read")
 }
+
+// TestEvidenceOutlastsServerTimeouts: a production server drops a request
+// whose body takes longer than its read timeout; an evidence upload that
+// keeps flowing must not be cut off by it (downloads push the write
+// deadline on the same way).
+func TestEvidenceOutlastsServerTimeouts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes three seconds")
+	}
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a := app.New(st, log, nil, app.Config{PasswordParams: auth.Params{Time: 1, Memory: 1024, Threads: 1, KeyLen: 32}})
+	srv := httptest.NewUnstartedServer(New(a, log, metrics.NewRegistry(), Config{}))
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = time.Second, time.Second
+	srv.Start()
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	if _, _, err := a.CreateUser(ctx, app.SystemActor, app.NewUser{Name: "analyst", Role: core.RoleAnalyst, Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := a.CreateToken(ctx, app.SystemActor, "analyst", "test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &testEnv{t: t, url: srv.URL, app: a, store: st, tokens: map[string]string{"analyst": tok}, client: srv.Client()}
+	key := env.mustCreate("analyst", map[string]any{"title": "slow link", "category": "malware"})
+	pr, pw := io.Pipe()
+	go func() {
+		for i := range 6 {
+			fmt.Fprintf(pw, "chunk %d of a slow upload\n", i)
+			time.Sleep(500 * time.Millisecond)
+		}
+		pw.Close()
+	}()
+	e := mustEvidence(t, env.uploadRaw("analyst", key, pr, url.Values{"file_name": {"slow.log"}}), 201)
+	if e.Size == 0 || !strings.HasPrefix(e.FileName, "slow") {
+		t.Errorf("%+v", e)
+	}
+}

@@ -76,6 +76,7 @@ func (s *Server) routeList() []route {
 		{method: "POST", path: "/api/v1/alerts/{format}", h: s.ingestAlerts},
 		{method: "GET", path: "/api/v1/alerts", h: s.listAlerts},
 		{method: "GET", path: "/api/v1/alerts/{id}", h: s.getAlert},
+		{method: "GET", path: "/api/v1/alerts/{id}/occurrences", h: s.alertOccurrences},
 		{method: "POST", path: "/api/v1/alerts/{id}/acknowledge", h: s.acknowledgeAlert},
 		{method: "POST", path: "/api/v1/alerts/{id}/close", h: s.closeAlert},
 		{method: "POST", path: "/api/v1/alerts/{id}/promote", h: s.promoteAlert},

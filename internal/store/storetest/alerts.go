@@ -269,3 +269,87 @@ func testAlertStatusAndLink(t *testing.T, st *store.Store) {
 		t.Errorf("LinkAlertIncident(missing) = %v, want ErrNotFound", err)
 	}
 }
+
+func testAlertOccurrencesAndRetention(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	const window = 24 * time.Hour
+	at := func(d time.Duration, id string) func(*ingest.Alert) {
+		return func(a *ingest.Alert) {
+			a.ReceivedAt = base.Add(d)
+			a.Raw = json.RawMessage(`{"id":"` + id + `"}`)
+		}
+	}
+	x := ingestOne(t, st, alertFixture("o1", "fp-x", at(0, "o1")), window)
+	ingestOne(t, st, alertFixture("o2", "fp-x", at(time.Hour, "o2")), window)
+	ingestOne(t, st, alertFixture("o3", "fp-x", at(2*time.Hour, "o3"), func(a *ingest.Alert) { a.Raw = json.RawMessage("CEF:0|v|p|1|sig|name|5|") }), window)
+	y := ingestOne(t, st, alertFixture("o4", "fp-y", at(3*time.Hour, "o4")), window)
+
+	occ, more, err := st.AlertOccurrences(ctx, x.id, 0, 50)
+	if err != nil || more || len(occ) != 3 {
+		t.Fatalf("occurrences %+v more %v: %v", occ, more, err)
+	}
+	if string(occ[0].Raw) != `{"id":"o1"}` || string(occ[1].Raw) != `{"id":"o2"}` || string(occ[2].Raw) != `"CEF:0|v|p|1|sig|name|5|"` {
+		t.Errorf("payloads %s | %s | %s", occ[0].Raw, occ[1].Raw, occ[2].Raw)
+	}
+	if occ[1].SourceEventID != "o2" || !occ[1].ReceivedAt.Equal(base.Add(time.Hour)) {
+		t.Errorf("second occurrence %+v", occ[1])
+	}
+	page1, more, err := st.AlertOccurrences(ctx, x.id, 0, 2)
+	if err != nil || !more || len(page1) != 2 {
+		t.Fatalf("first page: %d %v %v", len(page1), more, err)
+	}
+	page2, more, err := st.AlertOccurrences(ctx, x.id, page1[1].ID, 2)
+	if err != nil || more || len(page2) != 1 || page2[0].ID != occ[2].ID {
+		t.Fatalf("second page: %+v %v %v", page2, more, err)
+	}
+
+	// Time range: active in the window.
+	after := base.Add(150 * time.Minute)
+	found, _, err := st.FindAlerts(ctx, store.AlertFilter{SeenAfter: &after, Scope: store.Scope{All: true}})
+	if err != nil || len(found) != 1 || found[0].ID != y.id {
+		t.Errorf("seen after: %v %v", found, err)
+	}
+	before := base.Add(30 * time.Minute)
+	found, _, err = st.FindAlerts(ctx, store.AlertFilter{SeenBefore: &before, Scope: store.Scope{All: true}})
+	if err != nil || len(found) != 1 || found[0].ID != x.id {
+		t.Errorf("seen before: %v %v", found, err)
+	}
+
+	// Retention: everything received before 90 minutes in goes, except
+	// each alert's first occurrence; the count stays.
+	cut, err := st.OccurrencesBefore(ctx, base.Add(90*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cut != occ[2].ID {
+		t.Fatalf("cut at %d, want %d (the first occurrence received after the cutoff)", cut, occ[2].ID)
+	}
+	var deleted, last int64
+	inTx(t, st, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		deleted, last, err = tx.PruneOccurrences(ctx, 0, cut, 1000)
+		return err
+	})
+	if deleted != 1 || last != occ[1].ID {
+		t.Fatalf("deleted %d, last %d", deleted, last)
+	}
+	left, _, err := st.AlertOccurrences(ctx, x.id, 0, 50)
+	if err != nil || len(left) != 2 || left[0].ID != occ[0].ID || left[1].ID != occ[2].ID {
+		t.Fatalf("left %+v %v", left, err)
+	}
+	if al := getAlert(t, st, x.id); al.Count != 3 {
+		t.Errorf("count %d after pruning, want 3", al.Count)
+	}
+	// Nothing more to do below the cut.
+	inTx(t, st, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		deleted, _, err = tx.PruneOccurrences(ctx, last, cut, 1000)
+		return err
+	})
+	if deleted != 0 {
+		t.Errorf("second prune deleted %d", deleted)
+	}
+	if cut, err := st.OccurrencesBefore(ctx, base.Add(-time.Hour)); err != nil || cut != occ[0].ID {
+		t.Errorf("cutoff before everything: %d %v", cut, err)
+	}
+}

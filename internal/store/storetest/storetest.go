@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(tb testing.TB) *store.Store) {
 		{"AlertIngestAndDedup", testAlertIngest},
 		{"AlertFind", testAlertFind},
 		{"AlertStatusAndLink", testAlertStatusAndLink},
+		{"AlertOccurrencesAndRetention", testAlertOccurrencesAndRetention},
 		{"Contacts", testContacts},
 		{"EscalationBookkeeping", testEscalationBookkeeping},
 		{"Outbox", testOutbox},
