@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/irdesk/irdesk/internal/app"
+	"github.com/irdesk/irdesk/internal/ingest"
+	"github.com/irdesk/irdesk/internal/store"
 )
 
 // cmdBench measures a whole irdesk on loopback: it starts `irdesk serve`
@@ -351,19 +353,21 @@ func (s *benchServer) stop() {
 // batches of native alerts, a share of them repeats of earlier events'
 // fingerprints, for a fixed time.
 func cmdBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var clients, batch int
+	var clients, batch, total, raw int
 	var dups float64
 	var duration time.Duration
-	fs := newFlagSet("bench ingest", "bench ingest [--clients N] [--batch N] [--dups RATIO] [--duration D]", stdout, stderr)
+	fs := newFlagSet("bench ingest", "bench ingest [--clients N] [--batch N] [--dups RATIO] [--duration D | --alerts N] [--raw N]", stdout, stderr)
 	fs.IntVar(&clients, "clients", 16, "concurrent HTTP clients")
 	fs.IntVar(&batch, "batch", 1, "alerts per request")
 	fs.Float64Var(&dups, "dups", 0, "share of alerts that repeat an earlier alert's fingerprint (0 to 1)")
 	fs.DurationVar(&duration, "duration", 10*time.Second, "how long to send")
+	fs.IntVar(&total, "alerts", 0, "send this many alerts instead of sending for --duration (e.g. 1000000 to see the memory after a million)")
+	fs.IntVar(&raw, "raw", 100000, "then insert this many of the same alerts straight into a fresh SQLite database, 1,000 to a transaction, as the physical limit (0: skip)")
 	if _, err := fs.parse(args); err != nil {
 		return err
 	}
-	if clients < 1 || batch < 1 || batch > 10000 || dups < 0 || dups > 1 || duration <= 0 {
-		return &exitError{code: 2, msg: "--clients and --duration must be positive, --batch 1 to 10000, --dups 0 to 1"}
+	if clients < 1 || batch < 1 || batch > 10000 || dups < 0 || dups > 1 || duration <= 0 || total < 0 || raw < 0 {
+		return &exitError{code: 2, msg: "--clients and --duration must be positive, --batch 1 to 10000, --dups 0 to 1, --alerts and --raw not negative"}
 	}
 	srv, err := startBenchServer(ctx, "", false, stderr)
 	if err != nil {
@@ -377,8 +381,17 @@ func cmdBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	b := &bencher{client: client, base: srv.base, token: srv.token}
 	var mu sync.Mutex
 	var lat []time.Duration
-	var alerts, refused atomic.Int64
+	var alerts, refused, sent atomic.Int64
 	deadline := time.Now().Add(duration)
+	if total > 0 {
+		deadline = time.Now().Add(24 * time.Hour)
+	}
+	more := func() bool {
+		if total > 0 {
+			return sent.Add(int64(batch)) <= int64(total)
+		}
+		return time.Now().Before(deadline)
+	}
 	var wg sync.WaitGroup
 	start := time.Now()
 	for c := range clients {
@@ -388,15 +401,10 @@ func cmdBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 			rng := rand.New(rand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
 			var body []byte
 			var mine []time.Duration
-			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+			for i := 0; more() && ctx.Err() == nil; i++ {
 				body = body[:0]
 				for k := range batch {
-					host := fmt.Sprintf("c%d-%d-%d", c, i, k) // a new fingerprint
-					if rng.Float64() < dups {
-						host = fmt.Sprintf("shared-%d", rng.IntN(64)) // one of a few
-					}
-					body = fmt.Appendf(body, `{"title":"Suspicious logon","rule_id":"4625","severity":"S3","host":"%s","src_ip":"203.0.113.%d","source_event_id":"%d-%d-%d-%d"}`+"\n",
-						host, rng.IntN(250), c, i, k, rng.Uint64())
+					body = benchAlertLine(body, rng, dups, c, i, k)
 				}
 				t0 := time.Now()
 				status, _, err := b.do(ctx, http.MethodPost, "/api/v1/alerts", body)
@@ -425,5 +433,73 @@ func cmdBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		clients, batch, dups*100, float64(alerts.Load())/elapsed.Seconds(), len(lat), p[0], p[1], refused.Load())
 	rss, hwm := procMemory(srv.cmd.Process.Pid)
 	fmt.Fprintf(stdout, "server memory: RSS %s, peak RSS %s\n", rss, hwm)
+	if raw == 0 {
+		return nil
+	}
+	rate, err := benchRawIngest(ctx, raw, dups)
+	if err != nil {
+		return fmt.Errorf("raw insert: %w", err)
+	}
+	httpRate := float64(alerts.Load()) / elapsed.Seconds()
+	fmt.Fprintf(stdout, "raw     the same alerts straight into SQLite, 1,000 to a transaction: %.0f alerts/s; HTTP reached %.0f%% of it\n",
+		rate, 100*httpRate/rate)
 	return nil
+}
+
+// benchAlertLine appends one native alert: a new fingerprint, or with
+// probability dups one of 64 shared ones, so a share of the alerts are
+// repeats.
+func benchAlertLine(body []byte, rng *rand.Rand, dups float64, c, i, k int) []byte {
+	host := fmt.Sprintf("c%d-%d-%d", c, i, k)
+	if rng.Float64() < dups {
+		host = fmt.Sprintf("shared-%d", rng.IntN(64))
+	}
+	return fmt.Appendf(body, `{"title":"Suspicious logon","rule_id":"4625","severity":"S3","host":"%s","src_ip":"203.0.113.%d","source_event_id":"%d-%d-%d-%d"}`+"\n",
+		host, rng.IntN(250), c, i, k, rng.Uint64())
+}
+
+// benchRawIngest is the physical limit of intake on this machine: the same
+// kind of alerts, parsed beforehand, inserted by the store's own
+// statements (so the same rows, payload bytes and indexes) into a fresh
+// database, 1,000 to a transaction, with no HTTP, no JSON, no audit event
+// per request and no group commit. Only the inserts are timed.
+func benchRawIngest(ctx context.Context, n int, dups float64) (float64, error) {
+	dir, err := os.MkdirTemp("", "irdesk-bench-raw-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	st, err := store.OpenSQLite(ctx, dir, store.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var elapsed time.Duration
+	for done := 0; done < n; {
+		chunk := min(1000, n-done)
+		var body []byte
+		for k := range chunk {
+			body = benchAlertLine(body, rng, dups, 0, done, k)
+		}
+		parsed, err := ingest.Parse("native", body)
+		if err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		err = st.InTx(ctx, func(tx *store.Tx) error {
+			for i := range parsed {
+				if _, _, err := tx.IngestAlert(ctx, &parsed[i], 24*time.Hour); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		elapsed += time.Since(start)
+		if err != nil {
+			return 0, err
+		}
+		done += chunk
+	}
+	return float64(n) / elapsed.Seconds(), nil
 }

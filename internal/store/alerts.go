@@ -107,17 +107,29 @@ func (tx *Tx) IngestAlert(ctx context.Context, a *ingest.Alert, window time.Dura
 
 // observableID returns the row of an observable, adding it if new.
 func (tx *Tx) observableID(ctx context.Context, typ, value string) (int64, error) {
-	if _, err := tx.exec(ctx, `INSERT INTO observables (type, value, first_seen) VALUES (?, ?, ?) ON CONFLICT (type, value) DO NOTHING`,
-		typ, value, micros(tx.now)); err != nil {
-		return 0, fmt.Errorf("add observable: %w", err)
-	}
+	// Most observables were seen before (the same attacker, the same
+	// host): look first, which writes nothing, and insert only when new.
 	row, err := tx.queryRow(ctx, `SELECT id FROM observables WHERE type = ? AND value = ?`, typ, value)
 	if err != nil {
 		return 0, err
 	}
 	var id int64
-	if err := row.Scan(&id); err != nil {
+	switch err := row.Scan(&id); {
+	case err == nil:
+		return id, nil
+	case !errors.Is(err, sql.ErrNoRows):
 		return 0, fmt.Errorf("read observable: %w", err)
+	}
+	// The transaction holds the write lock, so nobody adds it meanwhile;
+	// DO UPDATE (a no-op) rather than DO NOTHING so RETURNING always has
+	// the row, also on a database shared with other writers.
+	row, err = tx.queryRow(ctx, `INSERT INTO observables (type, value, first_seen) VALUES (?, ?, ?)
+		ON CONFLICT (type, value) DO UPDATE SET first_seen = observables.first_seen RETURNING id`, typ, value, micros(tx.now))
+	if err != nil {
+		return 0, err
+	}
+	if err := row.Scan(&id); err != nil {
+		return 0, fmt.Errorf("add observable: %w", err)
 	}
 	return id, nil
 }
