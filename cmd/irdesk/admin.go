@@ -26,7 +26,24 @@ func openApp(ctx context.Context, data string, stderr io.Writer) (*app.App, *sto
 }
 
 func openAppWith(ctx context.Context, data string, stderr io.Writer, opts store.Options) (*app.App, *store.Store, error) {
-	st, err := store.OpenSQLite(ctx, data, opts)
+	return openAppDB(ctx, "", data, stderr, opts)
+}
+
+// openStore opens PostgreSQL when db is set (--db), else the SQLite
+// database in the data directory.
+func openStore(ctx context.Context, db, data string, opts store.Options) (*store.Store, error) {
+	if db == "" {
+		return store.OpenSQLite(ctx, data, opts)
+	}
+	if !store.IsPostgresURL(db) {
+		return nil, &exitError{code: 2, msg: "--db: want a postgres:// URL (leave it empty for SQLite in --data)"}
+	}
+	return store.OpenPostgres(ctx, db, opts)
+}
+
+// openAppDB is openAppWith on the database --db names, if any.
+func openAppDB(ctx context.Context, db, data string, stderr io.Writer, opts store.Options) (*app.App, *store.Store, error) {
+	st, err := openStore(ctx, db, data, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -35,13 +52,23 @@ func openAppWith(ctx context.Context, data string, stderr io.Writer, opts store.
 }
 
 func cmdMigrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	var data string
-	fs := newFlagSet("migrate", "migrate [--data DIR]", stdout, stderr)
+	var data, db string
+	fs := newFlagSet("migrate", "migrate [--data DIR | --db URL]", stdout, stderr)
 	fs.dataFlag(&data)
+	fs.dbFlag(&db)
 	if _, err := fs.parse(args); err != nil {
 		return err
 	}
-	applied, err := store.Migrate(ctx, data, time.Now())
+	var applied []string
+	var err error
+	switch {
+	case db == "":
+		applied, err = store.Migrate(ctx, data, time.Now())
+	case !store.IsPostgresURL(db):
+		return &exitError{code: 2, msg: "--db: want a postgres:// URL (leave it empty for SQLite in --data)"}
+	default:
+		applied, err = store.MigratePostgres(ctx, db, time.Now())
+	}
 	if err != nil {
 		return err
 	}
@@ -75,7 +102,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	var data, name, role, display, email string
+	var data, db, name, role, display, email string
 	var passwordStdin bool
 	var fs *flagSet
 	switch sub {
@@ -91,6 +118,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fs = newFlagSet("user "+sub, "user "+sub+" NAME [--data DIR]", stdout, stderr)
 	}
 	fs.dataFlag(&data)
+	fs.dbFlag(&db)
 	fs.StringVar(&name, "name", "", "user name (or give it as the argument)")
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -105,7 +133,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if sub != "list" && name == "" {
 		return &exitError{code: 2, msg: "give the user name"}
 	}
-	a, st, err := openApp(ctx, data, stderr)
+	a, st, err := openAppDB(ctx, db, data, stderr, store.Options{Readers: 2})
 	if err != nil {
 		return err
 	}
@@ -160,7 +188,7 @@ func cmdToken(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	var data, user, name string
+	var data, db, user, name string
 	var ttl time.Duration
 	var id int64
 	var fs *flagSet
@@ -178,6 +206,7 @@ func cmdToken(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fs.Int64Var(&id, "id", 0, "the token id (or give it as the argument)")
 	}
 	fs.dataFlag(&data)
+	fs.dbFlag(&db)
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -197,7 +226,7 @@ func cmdToken(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if sub == "revoke" && id < 1 {
 		return &exitError{code: 2, msg: "give the token id"}
 	}
-	a, st, err := openApp(ctx, data, stderr)
+	a, st, err := openAppDB(ctx, db, data, stderr, store.Options{Readers: 2})
 	if err != nil {
 		return err
 	}
@@ -238,21 +267,22 @@ func fmtTime(t *time.Time) string {
 
 func cmdAudit(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-		fmt.Fprint(stdout, "Usage: irdesk audit verify [--data DIR]\n\nRecomputes the audit hash chain. Exit 0 and \"ok N events\" when intact;\nexit 1 naming the first broken event otherwise.\n")
+		fmt.Fprint(stdout, "Usage: irdesk audit verify [--data DIR | --db URL]\n\nRecomputes the audit hash chain. Exit 0 and \"ok N events\" when intact;\nexit 1 naming the first broken event otherwise.\n")
 		return nil
 	}
 	if _, args, err := subcommand(args, "verify"); err != nil {
 		return err
 	} else {
-		var data string
-		fs := newFlagSet("audit verify", "audit verify [--data DIR]", stdout, stderr)
+		var data, db string
+		fs := newFlagSet("audit verify", "audit verify [--data DIR | --db URL]", stdout, stderr)
 		fs.dataFlag(&data)
+		fs.dbFlag(&db)
 		if _, err := fs.parse(args); err != nil {
 			return err
 		}
 		// Verifying must not create or migrate anything: a wrong directory
 		// is an error, not "ok 0 events".
-		a, st, err := openAppWith(ctx, data, stderr, store.Options{Readers: 2, Existing: true})
+		a, st, err := openAppDB(ctx, db, data, stderr, store.Options{Readers: 2, Existing: true})
 		if err != nil {
 			return err
 		}

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/irdesk/irdesk/internal/app"
 	"github.com/irdesk/irdesk/internal/evidence"
 )
 
@@ -64,6 +66,17 @@ type Config struct {
 	NotifyLease time.Duration
 	// EvidenceMaxSize bounds one evidence file, in bytes.
 	EvidenceMaxSize int64
+	// DB is a PostgreSQL URL; empty keeps the SQLite database in Data.
+	DB string
+	// Actions is a YAML file of response actions adding to or overriding
+	// the built-in ones.
+	Actions string
+	// OIDC configures sign-in through an OpenID Connect provider; off
+	// without --oidc-issuer.
+	OIDC OIDCFlags
+	// Feeds are pulled into the watchlist every FeedEvery.
+	Feeds     []app.Feed
+	FeedEvery time.Duration
 }
 
 var errHelp = errors.New("help shown")
@@ -187,9 +200,27 @@ func (f *flagSet) dataFlag(p *string) {
 	f.stringVar(p, "data", "./irdesk-data", "data directory: the SQLite database and evidence files")
 }
 
+// dbFlag is --db: a secret, since the URL may carry a password.
+func (f *flagSet) dbFlag(p *string) {
+	f.secretVar(p, "db", "PostgreSQL URL, postgres://user:pass@host:5432/db (several nodes may share it); empty: SQLite in --data")
+}
+
+// redactDB shows a --db value without its password.
+func redactDB(db string) string {
+	if db == "" {
+		return ""
+	}
+	u, err := url.Parse(db)
+	if err != nil || u.Scheme == "" {
+		return "***"
+	}
+	return u.Redacted()
+}
+
 func serveFlags(cfg *Config, stdout, stderr io.Writer) *flagSet {
 	fs := newFlagSet("serve", "serve [--data DIR] [--listen ADDR] [flags]", stdout, stderr)
 	fs.dataFlag(&cfg.Data)
+	fs.dbFlag(&cfg.DB)
 	fs.stringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fs.stringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.stringVar(&cfg.LogFormat, "log-format", "auto", "json, text, or auto (text on a terminal, else json)")
@@ -214,6 +245,9 @@ func serveFlags(cfg *Config, stdout, stderr io.Writer) *flagSet {
 	fs.durationVar(&cfg.OccurrenceRetention, "occurrence-retention", 90*24*time.Hour, "how long each repeat of an alert and its payload is kept (the alert, its first occurrence and its count stay); 0 keeps them for ever")
 	fs.durationVar(&cfg.NotifyLease, "notify-lease", 2*time.Minute, "how long one delivery attempt may take before the message is handed out again (after a crash)")
 	fs.sizeVar(&cfg.EvidenceMaxSize, "evidence-max-size", evidence.DefaultMaxSize, "largest evidence file accepted, e.g. 10GiB, 500MiB or bytes")
+	fs.stringVar(&cfg.Actions, "actions", "", "YAML file of response actions adding to or overriding the built-in ones (an invalid file refuses the start)")
+	oidcFlags(fs, &cfg.OIDC)
+	feedFlags(fs, cfg)
 	return fs
 }
 
@@ -253,7 +287,10 @@ func cmdConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fmt.Fprintf(stdout, "base-url        %s\nescalation      %s\nescalation-every %s\nsmtp-addr       %s\nsmtp-from       %s\nsmtp-user       %s\nsmtp-password   %s\nsmtp-tls        %s\nwebhook-secret  %s\n",
 		cfg.BaseURL, cfg.Escalation, cfg.EscalationEvery, cfg.SMTPAddr, cfg.SMTPFrom, cfg.SMTPUser, mask(cfg.SMTPPassword), cfg.SMTPTLS, mask(cfg.WebhookSecret))
 	fmt.Fprintf(stdout, "syslog-listen   %s\n", cfg.SyslogListen)
+	fmt.Fprintf(stdout, "db              %s\n", redactDB(cfg.DB))
 	fmt.Fprintf(stdout, "evidence-max-size %s\n", evidence.FormatSize(cfg.EvidenceMaxSize))
+	fmt.Fprintf(stdout, "actions         %s\noidc-issuer     %s\noidc-client-id  %s\noidc-client-secret %s\noidc-redirect-url %s\noidc-role-claim %s\noidc-role-map   %s\n",
+		cfg.Actions, cfg.OIDC.Issuer, cfg.OIDC.ClientID, mask(cfg.OIDC.ClientSecret), cfg.OIDC.RedirectURL, cfg.OIDC.RoleClaim, cfg.OIDC.RoleMap)
 	return nil
 }
 

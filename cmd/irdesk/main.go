@@ -37,8 +37,11 @@ Usage:
   irdesk playbook check DIR                     validate custom playbooks
   irdesk ingest  --server URL --token T [--format F] FILE|-   send alerts
   irdesk evidence verify|purge [--data DIR] ...  check or dispose of evidence files
+  irdesk backup  --out FILE [--data DIR]        online backup of the data directory
+  irdesk restore --from FILE --data NEWDIR      restore a backup and verify it
   irdesk config  [flags of serve]               print the effective configuration
   irdesk bench   [flags]                        measure a running system on loopback
+  irdesk copy    --from DIR --to postgres://... move a SQLite install to PostgreSQL, verified
   irdesk version                                print the version
 
 Run "irdesk COMMAND --help" for a command's flags. Every flag also reads an
@@ -63,7 +66,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"playbook": cmdPlaybook,
 		"ingest":   cmdIngest,
 		"evidence": cmdEvidence,
+		"backup":   cmdBackup,
+		"restore":  cmdRestore,
 		"bench":    cmdBench,
+		"copy":     cmdCopy,
 		"version": func(context.Context, []string, io.Reader, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "irdesk", version)
 			return nil

@@ -67,8 +67,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	actionSet, err := loadActions(m.Config.Actions)
+	if err != nil {
+		return err
+	}
+	oidcCfg, err := oidcConfig(ctx, m.Config.OIDC)
+	if err != nil {
+		return err
+	}
 	worker := &notify.Worker{Senders: send, Log: m.Log, Lease: m.Config.NotifyLease}
-	st, err := store.OpenSQLite(ctx, m.Config.Data, store.Options{Now: m.Now})
+	st, err := openStore(ctx, m.Config.DB, m.Config.Data, store.Options{Now: m.Now})
 	if err != nil {
 		return err
 	}
@@ -78,7 +86,8 @@ func (m *Main) Run(ctx context.Context) error {
 		baseURL = "http://" + m.Config.Listen
 	}
 	m.App = app.New(st, m.Log, m.Now, app.Config{SessionTTL: m.Config.SessionTTL, Clocks: clocks, Playbooks: playbooks, TriageRules: triageRules,
-		Notify: app.NotifyConfig{Rules: rules, BaseURL: baseURL, Kick: worker.Kick}, EvidenceMaxSize: m.Config.EvidenceMaxSize})
+		Notify: app.NotifyConfig{Rules: rules, BaseURL: baseURL, Kick: worker.Kick}, EvidenceMaxSize: m.Config.EvidenceMaxSize, DataDir: m.Config.Data,
+		Actions: app.ActionsConfig{Set: actionSet}, OIDC: oidcCfg})
 	worker.Queue = m.App.Outbox()
 	pw, err := m.App.EnsureAdmin(ctx)
 	if err != nil {
@@ -125,7 +134,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(ln) }()
 	m.startBackground(worker)
-	m.Log.Info("irdesk listening", "addr", "http://"+ln.Addr().String(), "data", m.Config.Data, "version", version)
+	m.startActionWorker()
+	m.startFeeds()
+	m.Log.Info("irdesk listening", "addr", "http://"+ln.Addr().String(), "data", m.Config.Data, "database", st.Dialect(), "version", version)
 	return nil
 }
 

@@ -69,6 +69,9 @@ func (app *App) IngestParsed(ctx context.Context, a Actor, format string, alerts
 			if dup {
 				dups++
 			}
+			if err := app.watchlistIngested(ctx, tx, &alerts[i], id, dup); err != nil {
+				return fmt.Errorf("alert %d: watchlist: %w", i, err)
+			}
 			if err := app.triageIngested(ctx, tx, &alerts[i], id, dup); err != nil {
 				return fmt.Errorf("alert %d: triage: %w", i, err)
 			}

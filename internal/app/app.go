@@ -41,6 +41,17 @@ type Config struct {
 	Notify NotifyConfig
 	// EvidenceMaxSize bounds one evidence file (0: evidence.DefaultMaxSize).
 	EvidenceMaxSize int64
+	// DataDir holds the evidence files. Empty means the directory of the
+	// SQLite database; on PostgreSQL it must be set (shared storage when
+	// several nodes serve).
+	DataDir string
+	// Actions configures response actions.
+	Actions ActionsConfig
+	// OIDC configures sign-in through an OpenID Connect provider.
+	OIDC OIDCConfig
+	// ShareOrg names this organisation in STIX and MISP exports
+	// (share.DefaultOrg if empty).
+	ShareOrg string
 }
 
 // App is the set of use cases over one store.
@@ -65,6 +76,11 @@ type App struct {
 	notifyCfg NotifyConfig
 	// pruneCursor is where occurrence pruning got to.
 	pruneCursor occurrencePruneCursor
+	// actions holds the response-action worker's wake-up and token cache.
+	actions actionState
+	// watchlist caches whether the watchlist has entries, so intake
+	// skips the lookups while it is empty.
+	watchlist watchlistCache
 	// dummyHash is checked against when there is no real hash, so a login
 	// for an unknown or disabled user costs what a real one does.
 	dummyHash string

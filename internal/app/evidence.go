@@ -37,7 +37,12 @@ import (
 func EvidenceDir(dataDir string) string { return filepath.Join(dataDir, "evidence") }
 
 func (app *App) evidenceStore() *evidence.Store {
-	return evidence.New(EvidenceDir(filepath.Dir(app.store.Path())), app.cfg.EvidenceMaxSize)
+	dir := app.cfg.DataDir
+	if dir == "" {
+		// On SQLite the database file sits in the data directory.
+		dir = filepath.Dir(app.store.Path())
+	}
+	return evidence.New(EvidenceDir(dir), app.cfg.EvidenceMaxSize)
 }
 
 // EvidenceMaxSize is the largest evidence file accepted.

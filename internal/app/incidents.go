@@ -357,6 +357,12 @@ func (app *App) MovePhase(ctx context.Context, a Actor, key string, to core.Phas
 		if err := reload(ctx, tx, inc); err != nil {
 			return err
 		}
+		if to == core.PhaseClosed {
+			// The review becomes knowledge in the closing transaction.
+			if err := app.recordKnowledge(ctx, tx, a, inc); err != nil {
+				return err
+			}
+		}
 
 		told, err = app.escalateOnChange(ctx, tx, inc)
 		return err

@@ -79,7 +79,11 @@ func (app *App) reportInput(ctx context.Context, a Actor, key string, req Report
 		clocks = append(clocks, report.Clock{RuleID: c.RuleID, TitleJA: c.TitleJA, TitleEN: c.TitleEN, Due: c.Due,
 			State: c.State, At: c.At, Reference: c.Reference})
 	}
-	return report.Input{Incident: inc, Actions: actions, Comments: comments,
+	costs, err := app.store.ListCosts(ctx, inc.ID)
+	if err != nil {
+		return report.Input{}, err
+	}
+	return report.Input{Incident: inc, Actions: actions, Comments: comments, Costs: costs,
 		Timeline: timeline, Clocks: clocks, Lang: req.Lang, TZ: req.TZ, Now: now, PPCStage: req.PPCStage}, nil
 }
 

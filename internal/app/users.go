@@ -259,26 +259,35 @@ var ErrTooManyAttempts = errors.New("too many failed sign-ins; wait and try agai
 
 // Login checks a password and opens a session. It returns the session
 // secret (for the cookie) and its CSRF token. Failures say only that the
-// name or password is wrong, and are audited.
+// name or password is wrong, and are audited. A user with two-step
+// sign-in gets ErrTOTPRequired: see LoginWithCode and BeginLogin.
 func (app *App) Login(ctx context.Context, name, password, client string) (secret string, sess store.Session, u core.User, err error) {
+	return app.LoginWithCode(ctx, name, password, "", client)
+}
+
+// checkPassword is the first step of every password sign-in: the
+// throttle, the hash and the audit of a failure. It does not clear the
+// throttle on success; openSession does, once every step has passed, so a
+// known password cannot be used to reset the count of wrong codes.
+func (app *App) checkPassword(ctx context.Context, name, password, client string) (core.User, error) {
 	fail := fmt.Errorf("%w: wrong user name or password", core.ErrUnauthenticated)
 	name = strings.ToLower(strings.TrimSpace(name))
 	if len(name) > 200 || len(password) > 1024 {
-		return "", store.Session{}, core.User{}, fail
+		return core.User{}, fail
 	}
 	throttle := throttleKey(name, client)
 	if app.logins.blocked(throttle, app.now()) {
-		return "", store.Session{}, core.User{}, ErrTooManyAttempts
+		return core.User{}, ErrTooManyAttempts
 	}
-	u, err = app.store.UserByName(ctx, name)
+	u, err := app.store.UserByName(ctx, name)
 	known := err == nil
 	if err != nil && !errors.Is(err, core.ErrNotFound) {
-		return "", store.Session{}, core.User{}, err
+		return core.User{}, err
 	}
 	hash := ""
 	if known {
 		if hash, err = app.store.PasswordHash(ctx, u.ID); err != nil {
-			return "", store.Session{}, core.User{}, err
+			return core.User{}, err
 		}
 	}
 	// Every attempt costs one hash and one audit write, whether the user
@@ -289,16 +298,22 @@ func (app *App) Login(ctx context.Context, name, password, client string) (secre
 	}
 	var checkErr error
 	if err := app.hashing(ctx, func() { checkErr = auth.CheckPassword(password, hash) }); err != nil {
-		return "", store.Session{}, core.User{}, err
+		return core.User{}, err
 	}
 	if !usable || checkErr != nil {
 		app.logins.fail(throttle, app.now())
 		_ = app.store.InTx(ctx, func(tx *store.Tx) error {
 			return appendEvent(ctx, tx, SystemActor, core.EvLoginFailed, 0, map[string]any{"user": name, "known": known})
 		})
-		return "", store.Session{}, core.User{}, fail
+		return core.User{}, fail
 	}
-	app.logins.succeed(throttle)
+	return u, nil
+}
+
+// openSession signs a user in whose every step has passed, and clears
+// their throttle.
+func (app *App) openSession(ctx context.Context, u core.User, client string, method string) (secret string, sess store.Session, _ core.User, err error) {
+	app.logins.succeed(throttleKey(u.Name, client))
 	secret, err = auth.NewSecret(auth.SessionPrefix)
 	if err != nil {
 		return "", store.Session{}, core.User{}, err
@@ -316,7 +331,11 @@ func (app *App) Login(ctx context.Context, name, password, client string) (secre
 		if err := tx.CreateSession(ctx, &sess, auth.HashSecret(secret)); err != nil {
 			return err
 		}
-		return appendEvent(ctx, tx, Actor{User: u}, core.EvLogin, 0, map[string]any{"session_id": sess.ID})
+		payload := map[string]any{"session_id": sess.ID}
+		if method != "" {
+			payload["second_factor"] = method
+		}
+		return appendEvent(ctx, tx, Actor{User: u}, core.EvLogin, 0, payload)
 	})
 	if err != nil {
 		return "", store.Session{}, core.User{}, err

@@ -85,6 +85,17 @@ const (
 	EvUserPrefsChanged  = "user.preferences_changed"
 )
 
+// Sharing event types: exports that leave the desk and the watchlist of
+// indicators others shared. Part of the audit format like those above.
+const (
+	EvIncidentExported      = "incident.exported"
+	EvBulkExported          = "export.bulk"
+	EvWatchlistImported     = "watchlist.imported"
+	EvWatchlistEntryDeleted = "watchlist.entry_deleted"
+	EvWatchlistRechecked    = "watchlist.rechecked"
+	EvAlertWatchlistMatched = "alert.watchlist_matched"
+)
+
 // Evidence chain-of-custody event types: each is also filed in the item's
 // custody log. Part of the audit format like those above.
 const (
@@ -106,6 +117,45 @@ const (
 	EvTriageRuleCreated    = "triage.rule_created"
 	EvTriageRuleUpdated    = "triage.rule_updated"
 	EvTriageRuleDeleted    = "triage.rule_deleted"
+)
+
+// Knowledge base and cost event types. Part of the audit format. An
+// incident's review entry and its costs carry the incident's id; an
+// article's events carry none.
+const (
+	EvKnowledgeCreated = "knowledge.created"
+	EvKnowledgeUpdated = "knowledge.updated"
+	EvMeasureAdded     = "knowledge.measure_added"
+	EvMeasureUpdated   = "knowledge.measure_updated"
+	EvCostAdded        = "incident.cost_added"
+	EvCostUpdated      = "incident.cost_updated"
+	EvCostDeleted      = "incident.cost_deleted"
+)
+
+// Response action event types: a run asked for, approved (destructive
+// actions), and its outcome. Part of the audit format.
+const (
+	EvActionRequested = "action.requested"
+	EvActionApproved  = "action.approved"
+	EvActionSucceeded = "action.succeeded"
+	EvActionFailed    = "action.failed"
+	// EvLoginOIDC records a sign-in through OpenID Connect (with the
+	// issuer, the subject and the role the group claim gave).
+	EvLoginOIDC = "auth.login_oidc"
+	// EvLoginOIDCRefused records a refused one (disabled user, no role).
+	EvLoginOIDCRefused = "auth.login_oidc_refused"
+)
+
+// Two-step sign-in (TOTP) and user administration event types. Part of
+// the audit format. No payload ever holds a secret, a code or a recovery
+// code.
+const (
+	EvTOTPEnrolStarted = "auth.totp_enrol_started"
+	EvTOTPEnabled      = "auth.totp_enabled"
+	EvTOTPDisabled     = "auth.totp_disabled"
+	EvTOTPReset        = "auth.totp_reset"
+	EvRecoveryCodeUsed = "auth.recovery_code_used"
+	EvUserRoleChanged  = "user.role_changed"
 )
 
 // User is a person (or a tool account) that signs in.

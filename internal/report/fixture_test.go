@@ -129,8 +129,15 @@ func fixture(tb testing.TB) Input {
 		ev(jst(2026, 2, 3, 15, 5), "yamada", core.EvClockRecorded, map[string]any{"rule_id": deadline.APPIPreliminary, "state": "submitted"}),
 		ev(jst(2026, 2, 3, 14, 5), "tanaka", core.EvActionRecorded, map[string]any{"action": actions[4]}),
 	}
+	costs := []core.CostItem{
+		{Category: core.CostInvestigationRecovery, Amount: 1_200_000, Currency: "JPY", Status: core.CostActual},
+		{Category: core.CostInvestigationRecovery, Amount: 300_000, Currency: "JPY", Status: core.CostEstimate},
+		{Category: core.CostCompensation, Amount: 500_000, Currency: "JPY", Status: core.CostEstimate},
+		{Category: core.CostStaffOvertime, Amount: 320_000, Currency: "JPY", Status: core.CostActual},
+		{Category: core.CostConsulting, Amount: 8_000, Currency: "USD", Status: core.CostActual},
+	}
 	return Input{
-		Incident: inc, Actions: actions, Comments: comments, Timeline: timeline, Clocks: clocks,
+		Incident: inc, Actions: actions, Comments: comments, Timeline: timeline, Clocks: clocks, Costs: costs,
 		Lang: LangJA, TZ: JST, Now: fixtureNow, PPCStage: StagePreliminary,
 	}
 }

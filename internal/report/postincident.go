@@ -10,8 +10,8 @@ import (
 )
 
 // Post-incident report sections, in order. Tests check every one appears.
-var postItemsJA = []string{"1. 概要", "2. 影響範囲", "3. 経緯", "4. 実施した対応", "5. 原因", "6. 教訓", "7. 再発防止策", "8. 法令等に基づく報告の状況"}
-var postItemsEN = []string{"1. Summary", "2. Scope", "3. Timeline", "4. Actions taken", "5. Root cause", "6. Lessons learned", "7. Prevention measures", "8. Legal reports"}
+var postItemsJA = []string{"1. 概要", "2. 影響範囲", "3. 経緯", "4. 実施した対応", "5. 原因", "6. 教訓", "7. 再発防止策", "8. 法令等に基づく報告の状況", "9. 被害額"}
+var postItemsEN = []string{"1. Summary", "2. Scope", "3. Timeline", "4. Actions taken", "5. Root cause", "6. Lessons learned", "7. Prevention measures", "8. Legal reports", "9. Cost of damage"}
 
 // postIncident drafts the report to management.
 func (b *builder) postIncident() *document {
@@ -175,7 +175,70 @@ func (b *builder) postIncident() *document {
 	} else {
 		d.Sections = append(d.Sections, sec(2, items[7], para(plain(b.t("記録上、法令等に基づく報告期限はありません。", "No legal reporting clock is recorded for this incident.")))))
 	}
+
+	// 9. What it cost: management's first question after "is it over?".
+	d.Sections = append(d.Sections, b.costSection(items[8]))
 	return d
+}
+
+// costSection sums the incident's cost items per category, estimates and
+// actual amounts apart, one column pair per currency in use.
+func (b *builder) costSection(heading string) section {
+	if len(b.in.Costs) == 0 {
+		return sec(2, heading, para(b.fill("被害額を記録してください（調査・復旧費用、損害賠償、法務・制裁金、逸失利益、外部支援、通知・広報、時間外労働 等）",
+			"record the cost of damage (investigation and recovery, compensation, legal fees and fines, lost business, consulting, notification and PR, staff overtime, ...)")))
+	}
+	type key struct {
+		cat core.CostCategory
+		cur string
+	}
+	est, act := map[key]int64{}, map[key]int64{}
+	var currencies []string
+	for _, c := range b.in.Costs {
+		k := key{c.Category, c.Currency}
+		if c.Status == core.CostActual {
+			act[k] += c.Amount
+		} else {
+			est[k] += c.Amount
+		}
+		if !slices.Contains(currencies, c.Currency) {
+			currencies = append(currencies, c.Currency)
+		}
+	}
+	slices.Sort(currencies)
+	t := &table{Head: []string{b.t("区分", "Category"), b.t("通貨", "Currency"), b.t("見積", "Estimated"), b.t("確定", "Actual")}}
+	for _, cur := range currencies {
+		var sumEst, sumAct int64
+		for _, cat := range core.CostCategories {
+			k := key{cat, cur}
+			e, a := est[k], act[k]
+			if e == 0 && a == 0 {
+				continue
+			}
+			sumEst, sumAct = sumEst+e, sumAct+a
+			t.Rows = append(t.Rows, []string{b.costCategoryName(cat), cur, formatCount(e), formatCount(a)})
+		}
+		t.Rows = append(t.Rows, []string{b.t("合計", "Total"), cur, formatCount(sumEst), formatCount(sumAct)})
+	}
+	return sec(2, heading, block{Table: t})
+}
+
+func (b *builder) costCategoryName(c core.CostCategory) string {
+	names := map[core.CostCategory][2]string{
+		core.CostInvestigationRecovery: {"調査・復旧費用", "Investigation and recovery"},
+		core.CostCompensation:          {"損害賠償・見舞金", "Compensation"},
+		core.CostLegalFines:            {"法務費用・制裁金", "Legal fees and fines"},
+		core.CostBusinessInterruption:  {"逸失利益（事業停止）", "Lost business"},
+		core.CostConsulting:            {"外部専門家・コンサルティング", "Consulting"},
+		core.CostNotificationPR:        {"通知・広報", "Notification and PR"},
+		core.CostStaffOvertime:         {"従業員の時間外労働", "Staff overtime"},
+		core.CostRansom:                {"身代金", "Ransom"},
+		core.CostOther:                 {"その他", "Other"},
+	}
+	if n, ok := names[c]; ok {
+		return b.t(n[0], n[1])
+	}
+	return string(c)
 }
 
 // phaseOwner is who owns a phase, "—" when nobody was assigned.

@@ -75,6 +75,9 @@ type Input struct {
 	PPCStage string
 	// Edits are a person's changes to the generated draft (nil: none).
 	Edits *Edits
+	// Costs are the incident's cost items (the post-incident report sums
+	// them by category).
+	Costs []core.CostItem
 }
 
 // JST is the default zone. A fixed zone, so no time-zone database is needed.

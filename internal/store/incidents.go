@@ -274,8 +274,8 @@ func (r reader) FindIncidents(ctx context.Context, f IncidentFilter) ([]*core.In
 		// Drive the query from the full-text index: it yields ids newest
 		// first, and the LIMIT stops it as soon as a page is full.
 		q = `SELECT ` + incidentCols + ` FROM incident_fts f JOIN incidents i ON i.id = f.rowid` + incidentJoins +
-			` WHERE incident_fts MATCH ? AND ` + strings.Join(where, " AND ") + ` ORDER BY f.rowid DESC LIMIT ?`
-		args = append([]any{ftsMatch(terms)}, args...)
+			` WHERE ` + r.d.textMatch + ` AND ` + strings.Join(where, " AND ") + ` ORDER BY f.rowid DESC LIMIT ?`
+		args = append([]any{r.d.textQuery(terms)}, args...)
 	} else if strings.TrimSpace(f.Query) != "" {
 		// Only punctuation: nothing can match.
 		return nil, false, nil

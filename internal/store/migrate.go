@@ -73,8 +73,13 @@ func migrate(ctx context.Context, conn *sql.Conn, d dialect, now int64, checkOnl
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+	if d.lockMigrations != "" {
+		if _, err := conn.ExecContext(ctx, d.lockMigrations); err != nil {
+			return nil, fmt.Errorf("lock migrations: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), d.unlockMigrations)
+	}
+	if _, err := conn.ExecContext(ctx, d.migrationsTable); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	var current int

@@ -337,7 +337,7 @@ func (tx *Tx) ClaimNotifications(ctx context.Context, limit int, lease time.Dura
 	now := micros(tx.now)
 	rows, err := tx.query(ctx, `UPDATE notifications SET attempts = attempts + 1, next_attempt_at = ?
 		WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?
-			ORDER BY next_attempt_at, id LIMIT ?)
+			ORDER BY next_attempt_at, id LIMIT ?`+tx.d.skipLocked+`)
 		RETURNING `+outboxColsBare, now+lease.Microseconds(), now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim notifications: %w", err)

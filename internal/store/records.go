@@ -180,12 +180,12 @@ func (r reader) Timeline(ctx context.Context, incidentID, after int64, limit int
 // recorded chain head.
 func (s *Store) ScanEvents(ctx context.Context, fn func(*core.Event) error) (headID int64, headHash string, err error) {
 	// One read transaction, so the head and the rows are one snapshot.
-	tx, err := s.readDB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.readDB.BeginTx(ctx, s.d.snapshot)
 	if err != nil {
 		return 0, "", err
 	}
 	defer tx.Rollback()
-	head, err := loadHead(ctx, tx)
+	head, err := loadHead(ctx, tx, headSelect)
 	if err != nil {
 		return 0, "", fmt.Errorf("read audit head: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/irdesk/irdesk/internal/audit"
+	"github.com/irdesk/irdesk/internal/search"
 )
 
 // dialect holds the few places where SQLite and PostgreSQL differ.
@@ -26,6 +27,26 @@ type dialect struct {
 	name       string
 	beginWrite string
 	rebind     func(string) string
+	// headLock reads the audit-chain head at the start of every write
+	// transaction, after beginWrite, holding whatever lock orders writers.
+	headLock string
+	// textMatch is the condition that the full-text table, aliased f,
+	// matches the query built by textQuery (one placeholder).
+	textMatch string
+	textQuery func([]search.Term) string
+	// skipLocked ends the subquery that picks rows to claim.
+	skipLocked string
+	// snapshot opens a read transaction that sees one snapshot throughout.
+	snapshot *sql.TxOptions
+	// migrationsTable creates the migration bookkeeping table.
+	migrationsTable string
+	// lockMigrations and unlockMigrations bracket a migration run so that
+	// processes starting together apply each migration once; empty when
+	// the write transaction is lock enough.
+	lockMigrations, unlockMigrations string
+	// checkpoint folds the write-ahead log into the database; empty when
+	// the database does that itself.
+	checkpoint string
 }
 
 var sqliteDialect = dialect{
@@ -34,6 +55,16 @@ var sqliteDialect = dialect{
 	// fails half-way with SQLITE_BUSY when it first writes.
 	beginWrite: "BEGIN IMMEDIATE",
 	rebind:     func(q string) string { return q },
+	// BEGIN IMMEDIATE has taken the database's one write lock already.
+	headLock:   headSelect,
+	textMatch:  `incident_fts MATCH ?`,
+	textQuery:  ftsMatch,
+	skipLocked: "",
+	// A read transaction in WAL mode is one snapshot from its first read.
+	snapshot: &sql.TxOptions{ReadOnly: true},
+	migrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+	checkpoint: "PRAGMA wal_checkpoint(TRUNCATE)",
 }
 
 // Options tune a store. The zero value is what production uses.
@@ -141,7 +172,7 @@ func OpenSQLite(ctx context.Context, dataDir string, opts Options) (*Store, erro
 	s.readDB.SetMaxOpenConns(opts.Readers)
 	s.readDB.SetMaxIdleConns(opts.Readers)
 	s.reader = reader{q: &stmtCache{db: s.readDB}, d: s.d}
-	s.w, err = newWriter(ctx, conn, s.d, opts, path+"-wal")
+	s.w, err = newWriter(ctx, conn, s.d, opts, path+"-wal", nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -167,8 +198,11 @@ func Migrate(ctx context.Context, dataDir string, now time.Time) ([]string, erro
 	return migrate(ctx, conn, sqliteDialect, micros(now), false)
 }
 
-// Path is the database file.
+// Path is the database file; empty on PostgreSQL.
 func (s *Store) Path() string { return s.path }
+
+// Dialect names the database: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
 
 // Close stops the writer after the writes already queued, checkpoints the
 // WAL into the main file and closes every connection.
@@ -323,8 +357,10 @@ func isUniqueViolation(err error) bool {
 	if errors.As(err, &se) {
 		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
-	return false
+	return isPGUniqueViolation(err)
 }
+
+const headSelect = `SELECT event_id, hash FROM audit_head WHERE id = 1`
 
 // chainHead is where the next event attaches.
 type chainHead struct {
@@ -335,11 +371,13 @@ type chainHead struct {
 // loadHead reads the recorded head, not the newest row: if someone deleted
 // the newest events, new events still point at the deleted ones, and
 // verification shows the gap instead of the chain quietly healing over it.
+//
+// query is headSelect, or the dialect's headLock inside a write transaction.
 func loadHead(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (chainHead, error) {
+}, query string) (chainHead, error) {
 	h := chainHead{hash: audit.Genesis}
-	err := q.QueryRowContext(ctx, `SELECT event_id, hash FROM audit_head WHERE id = 1`).Scan(&h.id, &h.hash)
+	err := q.QueryRowContext(ctx, query).Scan(&h.id, &h.hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return chainHead{hash: audit.Genesis}, nil
 	}

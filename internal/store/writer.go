@@ -45,6 +45,12 @@ type writer struct {
 	// walPath is the WAL file, watched for growth; empty to never check.
 	walPath  string
 	walLimit int64
+	// reconnect, when set (PostgreSQL), gives a new write connection when
+	// the database dropped the old one (a restart, a failover), so the
+	// node recovers by itself; nil for SQLite, whose connection is a file.
+	reconnect func(context.Context) (*sql.Conn, error)
+	// broken means the connection was found dead and not yet replaced.
+	broken bool
 
 	batches  atomic.Int64
 	requests atomic.Int64
@@ -55,24 +61,26 @@ type writer struct {
 	closed  bool
 }
 
-func newWriter(ctx context.Context, conn *sql.Conn, d dialect, opts Options, walPath string) (*writer, error) {
-	head, err := loadHead(ctx, conn)
+func newWriter(ctx context.Context, conn *sql.Conn, d dialect, opts Options, walPath string,
+	reconnect func(context.Context) (*sql.Conn, error)) (*writer, error) {
+	head, err := loadHead(ctx, conn, headSelect)
 	if err != nil {
 		return nil, fmt.Errorf("read audit head: %w", err)
 	}
 	w := &writer{
-		conn:     conn,
-		stmts:    &stmtCache{db: conn},
-		d:        d,
-		now:      opts.Now,
-		maxBatch: opts.MaxBatch,
-		reqs:     make(chan *writeReq, opts.MaxBatch),
-		quit:     make(chan struct{}),
-		stopped:  make(chan struct{}),
-		head:     head,
-		keySeq:   map[int]int64{},
-		walPath:  walPath,
-		walLimit: opts.WALLimit,
+		conn:      conn,
+		stmts:     &stmtCache{db: conn},
+		d:         d,
+		now:       opts.Now,
+		maxBatch:  opts.MaxBatch,
+		reqs:      make(chan *writeReq, opts.MaxBatch),
+		quit:      make(chan struct{}),
+		stopped:   make(chan struct{}),
+		head:      head,
+		keySeq:    map[int]int64{},
+		walPath:   walPath,
+		walLimit:  opts.WALLimit,
+		reconnect: reconnect,
 	}
 	go w.loop()
 	return w, nil
@@ -173,6 +181,17 @@ func (w *writer) runBatch(batch []*writeReq) {
 	for i, r := range batch {
 		results[i] = r.ctx.Err()
 	}
+	if w.broken {
+		if err := w.redial(); err != nil {
+			for i, r := range batch {
+				if results[i] == nil {
+					results[i] = fmt.Errorf("the database is unavailable: %w", err)
+				}
+				r.done <- results[i]
+			}
+			return
+		}
+	}
 	// Most batches have no failing request, so the first attempt runs them
 	// without savepoints, which cost two statements per request. If one
 	// fails, the whole transaction is rolled back and the others run again,
@@ -183,7 +202,39 @@ func (w *writer) runBatch(batch []*writeReq) {
 	for i, r := range batch {
 		r.done <- results[i]
 	}
+	if w.reconnect != nil && slices.ContainsFunc(results, func(err error) bool { return err != nil }) {
+		// A failure may be the connection's; if so, replace it now, so
+		// the next batch need not fail to find out.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		w.broken = w.conn.PingContext(ctx) != nil
+		cancel()
+		if w.broken {
+			_ = w.redial()
+		}
+	}
 	w.maybeCheckpoint()
+}
+
+// redial replaces a dead write connection and its prepared statements.
+// On failure the writer stays broken and the next batch tries again.
+func (w *writer) redial() error {
+	w.stmts.close()
+	_ = w.conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := w.reconnect(ctx)
+	if err == nil {
+		err = conn.PingContext(ctx)
+		if err != nil {
+			conn.Close()
+		}
+	}
+	if err != nil {
+		w.broken = true
+		return err
+	}
+	w.conn, w.stmts, w.broken = conn, &stmtCache{db: conn}, false
+	return nil
 }
 
 // Checkpointing: SQLite's automatic checkpoint copies the WAL into the
@@ -206,7 +257,7 @@ func (w *writer) maybeCheckpoint() {
 	if err != nil || fi.Size() < w.walLimit {
 		return
 	}
-	_, _ = w.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
+	_, _ = w.conn.ExecContext(context.Background(), w.d.checkpoint)
 }
 
 // attempt runs the requests whose result is still nil in one transaction
@@ -227,7 +278,8 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 	}
 	// Re-read the head under the write lock: another process on the same
 	// database (an irdesk CLI command, another node) may have appended.
-	head, err := loadHead(context.Background(), w.conn)
+	// On PostgreSQL, reading it is what takes that lock.
+	head, err := loadHead(context.Background(), w.conn, w.d.headLock)
 	if err != nil {
 		return fail(fmt.Errorf("read audit head: %w", err))
 	}
@@ -317,7 +369,7 @@ func (w *writer) writeFTS(writes []ftsWrite) error {
 	ctx := context.Background()
 	for _, f := range writes {
 		if f.replace {
-			st, err := w.stmts.prepare(ctx, `DELETE FROM incident_fts WHERE rowid = ?`)
+			st, err := w.stmts.prepare(ctx, w.d.rebind(`DELETE FROM incident_fts WHERE rowid = ?`))
 			if err != nil {
 				return err
 			}
@@ -325,7 +377,7 @@ func (w *writer) writeFTS(writes []ftsWrite) error {
 				return err
 			}
 		}
-		st, err := w.stmts.prepare(ctx, `INSERT INTO incident_fts (rowid, terms) VALUES (?, ?)`)
+		st, err := w.stmts.prepare(ctx, w.d.rebind(`INSERT INTO incident_fts (rowid, terms) VALUES (?, ?)`))
 		if err != nil {
 			return err
 		}
@@ -349,8 +401,16 @@ func (w *writer) close() error {
 	w.stmts.close()
 	// Fold the WAL into the main file so the database is one file at rest
 	// and the next start does not replay it.
-	_, cpErr := w.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
-	return errors.Join(cpErr, w.conn.Close())
+	var cpErr error
+	if w.d.checkpoint != "" {
+		_, cpErr = w.conn.ExecContext(context.Background(), w.d.checkpoint)
+	}
+	closeErr := w.conn.Close()
+	if errors.Is(closeErr, sql.ErrConnDone) {
+		// A dead connection redial could not replace was closed already.
+		closeErr = nil
+	}
+	return errors.Join(cpErr, closeErr)
 }
 
 // WriteStats counts write batches (commits) and the requests they carried;

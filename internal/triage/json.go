@@ -102,6 +102,9 @@ func (c Conditions) MarshalJSON() ([]byte, error) {
 	if c.ObservableInIncident != nil {
 		m["observable_in_incident"] = c.ObservableInIncident
 	}
+	if c.ObservableInWatchlist != nil {
+		m["observable_in_watchlist"] = c.ObservableInWatchlist
+	}
 	if c.Count != nil {
 		m["count"] = c.Count
 	}

@@ -255,7 +255,7 @@ func (ps *parser) conditions(n *yaml.Node, path string) Conditions {
 	if !ok {
 		return c
 	}
-	f := ps.fields(m, path, "format", "rule_id", "rule_name", "title", "severity", "host", "user", "observable_in_incident", "count")
+	f := ps.fields(m, path, "format", "rule_id", "rule_name", "title", "severity", "host", "user", "observable_in_incident", "observable_in_watchlist", "count")
 	if n := f["format"]; n != nil {
 		for _, v := range ps.strList(n, join(path, "format")) {
 			if !slices.Contains(ingest.Formats(), strings.ToLower(v.s)) {
@@ -275,6 +275,9 @@ func (ps *parser) conditions(n *yaml.Node, path string) Conditions {
 	}
 	if n := f["observable_in_incident"]; n != nil {
 		c.ObservableInIncident = ps.observableCond(n, join(path, "observable_in_incident"))
+	}
+	if n := f["observable_in_watchlist"]; n != nil {
+		c.ObservableInWatchlist = ps.observableCond(n, join(path, "observable_in_watchlist"))
 	}
 	if n := f["count"]; n != nil {
 		c.Count = ps.count(n, join(path, "count"))

@@ -58,7 +58,10 @@ type Conditions struct {
 	// ObservableInIncident holds when one of the alert's observables (of
 	// the given types, or of any) is already on some incident.
 	ObservableInIncident *ObservableCond `json:"observable_in_incident,omitempty"`
-	Count                *CountCond      `json:"count,omitempty"`
+	// ObservableInWatchlist holds when one of the alert's observables (of
+	// the given types, or of any) is on the watchlist of shared indicators.
+	ObservableInWatchlist *ObservableCond `json:"observable_in_watchlist,omitempty"`
+	Count                 *CountCond      `json:"count,omitempty"`
 }
 
 // ObservableCond restricts "observable already seen in an incident" to
@@ -208,6 +211,14 @@ type Env interface {
 	// of alerts with the alert's fingerprint (CountFingerprint), or of the
 	// alert's source, rule id and host (CountRuleHost).
 	CountOccurrences(of string, al *ingest.Alert, since time.Time) (int64, error)
+}
+
+// WatchlistEnv is an Env that also knows the watchlist. An Env without
+// it answers "observable in watchlist" with no.
+type WatchlistEnv interface {
+	// ObservableInWatchlist reports whether an entry for the observable
+	// is active at now.
+	ObservableInWatchlist(o ingest.Observable, now time.Time) (bool, error)
 }
 
 // Decision is one action a rule decided on.
@@ -360,6 +371,29 @@ func (r *Rule) Match(al *ingest.Alert, env Env, now time.Time) (bool, error) {
 				continue
 			}
 			in, err := env.ObservableInIncident(o)
+			if err != nil {
+				return false, err
+			}
+			if in {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			return false, nil
+		}
+	}
+	if wc := c.ObservableInWatchlist; wc != nil {
+		wenv, ok := env.(WatchlistEnv)
+		if !ok {
+			return false, nil
+		}
+		seen := false
+		for _, o := range al.Observables {
+			if len(wc.Types) > 0 && !slices.Contains(wc.Types, o.Type) {
+				continue
+			}
+			in, err := wenv.ObservableInWatchlist(o, now)
 			if err != nil {
 				return false, err
 			}

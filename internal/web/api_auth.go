@@ -15,6 +15,9 @@ import (
 type loginRequest struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
+	// TOTP is the current authenticator code, or a recovery code, of a
+	// user with two-step sign-in.
+	TOTP string `json:"totp"`
 }
 
 type meResponse struct {
@@ -32,7 +35,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	client, _, _ := net.SplitHostPort(r.RemoteAddr)
-	secret, sess, u, err := s.app.Login(r.Context(), req.Name, req.Password, client)
+	secret, sess, u, err := s.app.LoginWithCode(r.Context(), req.Name, req.Password, req.TOTP, client)
 	if errors.Is(err, app.ErrTooManyAttempts) {
 		w.Header().Set("Retry-After", "900")
 		return &httpError{status: http.StatusTooManyRequests, detail: err.Error()}

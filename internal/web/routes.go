@@ -14,6 +14,8 @@ func (s *Server) routeList() []route {
 		{method: "POST", path: "/api/v1/auth/login", h: s.login, public: true},
 		{method: "POST", path: "/api/v1/auth/logout", h: s.logout},
 		{method: "GET", path: "/api/v1/me", h: s.me},
+		{method: "GET", path: "/auth/oidc/login", h: s.oidcLogin, public: true},
+		{method: "GET", path: "/auth/oidc/callback", h: s.oidcCallback, public: true},
 
 		{method: "GET", path: "/api/v1/users", h: s.listUsers},
 		{method: "POST", path: "/api/v1/users", h: s.createUser},
@@ -59,6 +61,27 @@ func (s *Server) routeList() []route {
 		{method: "POST", path: "/api/v1/incidents/{key}/evidence/{id}/handover", h: s.handOverEvidence},
 		{method: "POST", path: "/api/v1/incidents/{key}/evidence/{id}/verify", h: s.verifyEvidence},
 		{method: "GET", path: "/api/v1/incidents/{key}/evidence/{id}/custody", h: s.custodyLog},
+		{method: "GET", path: "/api/v1/incidents/{key}/similar", h: s.similarIncidents},
+		{method: "GET", path: "/api/v1/incidents/{key}/costs", h: s.listCosts},
+		{method: "POST", path: "/api/v1/incidents/{key}/costs", h: s.addCost},
+		{method: "PATCH", path: "/api/v1/incidents/{key}/costs/{id}", h: s.updateCost},
+		{method: "DELETE", path: "/api/v1/incidents/{key}/costs/{id}", h: s.deleteCost},
+		{method: "GET", path: "/api/v1/costs/summary", h: s.costSummary},
+		{method: "GET", path: "/api/v1/response-actions", h: s.listResponseActions},
+		{method: "POST", path: "/api/v1/incidents/{key}/actions/run", h: s.runAction},
+		{method: "GET", path: "/api/v1/incidents/{key}/action-runs", h: s.listActionRuns},
+		{method: "GET", path: "/api/v1/incidents/{key}/action-runs/{id}", h: s.getActionRun},
+		{method: "POST", path: "/api/v1/incidents/{key}/action-runs/{id}/approve", h: s.approveActionRun},
+		{method: "GET", path: "/api/v1/action-runs", h: s.listActionRuns},
+
+		{method: "GET", path: "/api/v1/knowledge", h: s.searchKnowledge},
+		{method: "POST", path: "/api/v1/knowledge", h: s.createArticle},
+		{method: "GET", path: "/api/v1/knowledge/{id}", h: s.getKnowledge},
+		{method: "PUT", path: "/api/v1/knowledge/{id}", h: s.updateKnowledge},
+		{method: "GET", path: "/api/v1/knowledge/{id}/history", h: s.knowledgeHistory},
+		{method: "POST", path: "/api/v1/knowledge/{id}/measures", h: s.addMeasure},
+		{method: "PATCH", path: "/api/v1/knowledge/{id}/measures/{n}", h: s.updateMeasure},
+		{method: "GET", path: "/api/v1/measures", h: s.listMeasures},
 
 		{method: "GET", path: "/api/v1/contacts", h: s.listContacts},
 		{method: "POST", path: "/api/v1/contacts", h: s.createContact},
@@ -88,6 +111,16 @@ func (s *Server) routeList() []route {
 		{method: "PUT", path: "/api/v1/triage/rules/{id}", h: s.updateTriageRule},
 		{method: "DELETE", path: "/api/v1/triage/rules/{id}", h: s.deleteTriageRule},
 		{method: "POST", path: "/api/v1/triage/rules/test", h: s.testTriageRule},
+
+		{method: "GET", path: "/api/v1/incidents/{key}/export/stix", h: s.exportSTIX},
+		{method: "GET", path: "/api/v1/incidents/{key}/export/misp", h: s.exportMISP},
+		{method: "GET", path: "/api/v1/incidents/export", h: s.exportIncidents},
+		{method: "GET", path: "/api/v1/alerts/export", h: s.exportAlerts},
+		{method: "GET", path: "/api/v1/alerts/{id}/watchlist", h: s.alertWatchlist},
+		{method: "POST", path: "/api/v1/watchlist/import", h: s.importWatchlist},
+		{method: "GET", path: "/api/v1/watchlist", h: s.listWatchlist},
+		{method: "DELETE", path: "/api/v1/watchlist/{id}", h: s.deleteWatchlistEntry},
+		{method: "POST", path: "/api/v1/watchlist/recheck", h: s.recheckWatchlist},
 	}
 }
 

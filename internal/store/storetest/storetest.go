@@ -67,6 +67,13 @@ func Run(t *testing.T, open func(tb testing.TB) *store.Store) {
 		{"EscalationBookkeeping", testEscalationBookkeeping},
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"Knowledge", testKnowledge},
+		{"SimilarCandidates", testSimilarCandidates},
+		{"Costs", testCosts},
+		{"Watchlist", testWatchlist},
+		{"ActionRuns", testActionRuns},
+		{"OIDCUsers", testOIDCUsers},
+		{"DashboardAggregates", testDashboardAggregates}, {"TOTP", testTOTP},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

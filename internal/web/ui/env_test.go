@@ -40,13 +40,20 @@ var roles = []struct {
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
+	return newEnvConfig(tb, app.Config{})
+}
+
+// newEnvConfig is newEnv with use-case settings (notification delivery).
+func newEnvConfig(tb testing.TB, cfg app.Config) *env {
+	tb.Helper()
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, tb.TempDir(), store.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := app.New(st, log, nil, app.Config{PasswordParams: auth.Params{Time: 1, Memory: 1024, Threads: 1, KeyLen: 32}})
+	cfg.PasswordParams = auth.Params{Time: 1, Memory: 1024, Threads: 1, KeyLen: 32}
+	a := app.New(st, log, nil, cfg)
 	srv := httptest.NewServer(web.New(a, log, metrics.NewRegistry(), web.Config{}))
 	tb.Cleanup(func() {
 		srv.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -61,23 +62,47 @@ func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	name, password := r.PostForm.Get("name"), r.PostForm.Get("password")
 	next, ok := localPath(r.PostForm.Get("next"))
 	client, _, _ := net.SplitHostPort(r.RemoteAddr)
-	secret, sess, usr, err := u.app.Login(r.Context(), name, password, client)
+	start, err := u.app.BeginLogin(r.Context(), name, password, client)
 	if err != nil {
-		v := loginView{base: u.base(r, rq, "login", rq.tr.T("login.title")), Next: next, Name: name}
-		status := http.StatusUnauthorized
-		switch {
-		case errors.Is(err, app.ErrTooManyAttempts):
-			w.Header().Set("Retry-After", "900")
-			status, v.Error = http.StatusTooManyRequests, rq.tr.T("login.too_many")
-		case errors.Is(err, core.ErrUnauthenticated):
-			v.Error = rq.tr.T("login.failed")
-		default:
-			return err
-		}
-		return u.render(w, status, "login", v)
+		return u.loginFailed(w, r, rq, "login", loginView{Next: next, Name: name}, err)
 	}
+	if start.Pending != "" {
+		// The password was right; the code comes next. The cookie opens
+		// nothing by itself: only the code page reads it.
+		http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: start.Pending, Path: "/login", Expires: start.PendingExpires,
+			HttpOnly: true, Secure: u.opts.SecureCookies || r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		to := "/login/code"
+		if ok {
+			to += "?next=" + url.QueryEscape(next)
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
+	return u.signedIn(w, r, start.Secret, start.Session.ExpiresAt, start.User, next, ok)
+}
+
+// loginFailed shows a sign-in form again with what went wrong.
+func (u *UI) loginFailed(w http.ResponseWriter, r *http.Request, rq *request, page string, v loginView, err error) error {
+	v.base = u.base(r, rq, "login", rq.tr.T("login.title"))
+	status := http.StatusUnauthorized
+	switch {
+	case errors.Is(err, app.ErrTooManyAttempts):
+		w.Header().Set("Retry-After", "900")
+		status, v.Error = http.StatusTooManyRequests, rq.tr.T("login.too_many")
+	case errors.Is(err, core.ErrUnauthenticated) && page == "login_code":
+		v.Error = rq.tr.T("login.code_failed")
+	case errors.Is(err, core.ErrUnauthenticated):
+		v.Error = rq.tr.T("login.failed")
+	default:
+		return err
+	}
+	return u.render(w, status, page, v)
+}
+
+// signedIn sets the session cookie and sends the browser on.
+func (u *UI) signedIn(w http.ResponseWriter, r *http.Request, secret string, expires time.Time, usr core.User, next string, ok bool) error {
 	http.SetCookie(w, &http.Cookie{
-		Name: u.opts.SessionCookie, Value: secret, Path: "/", Expires: sess.ExpiresAt,
+		Name: u.opts.SessionCookie, Value: secret, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: u.opts.SecureCookies || r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
 	// A language picked before signing in becomes the setting of a user
@@ -97,6 +122,50 @@ func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
+}
+
+// pendingCookie holds the signed token between the password and the
+// code of a two-step sign-in.
+const pendingCookie = "irdesk_login_pending"
+
+func (u *UI) clearPending(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true,
+		Secure: u.opts.SecureCookies || r.TLS != nil, SameSite: http.SameSiteStrictMode})
+}
+
+// loginCodePage asks for the authenticator code; without a pending
+// sign-in it starts over at the password.
+func (u *UI) loginCodePage(w http.ResponseWriter, r *http.Request) error {
+	next, _ := localPath(r.URL.Query().Get("next"))
+	if c, err := r.Cookie(pendingCookie); err != nil || c.Value == "" {
+		to := "/login"
+		if next != "" {
+			to += "?next=" + url.QueryEscape(next)
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
+	rq := u.anonymous(w, r)
+	return u.render(w, http.StatusOK, "login_code", loginView{base: u.base(r, rq, "login", rq.tr.T("login.title")), Next: next})
+}
+
+func (u *UI) loginCodeSubmit(w http.ResponseWriter, r *http.Request) error {
+	rq := u.anonymous(nil, r)
+	if err := u.checkForm(w, r, rq.csrf); err != nil {
+		return err
+	}
+	next, ok := localPath(r.PostForm.Get("next"))
+	pending := ""
+	if c, err := r.Cookie(pendingCookie); err == nil {
+		pending = c.Value
+	}
+	client, _, _ := net.SplitHostPort(r.RemoteAddr)
+	secret, sess, usr, err := u.app.FinishLogin(r.Context(), pending, r.PostForm.Get("code"), client)
+	if err != nil {
+		return u.loginFailed(w, r, rq, "login_code", loginView{Next: next}, err)
+	}
+	u.clearPending(w, r)
+	return u.signedIn(w, r, secret, sess.ExpiresAt, usr, next, ok)
 }
 
 func (u *UI) saveLang(r *http.Request, a app.Actor, l i18n.Lang) error {
@@ -159,6 +228,11 @@ type settingsView struct {
 	Error     string
 	ErrorFld  string
 	LangNames []i18n.Lang
+	// TOTP is the user's two-step sign-in; TOTPOff says it was just
+	// switched off, TOTPError why switching it off failed.
+	TOTP      app.TOTPState
+	TOTPOff   bool
+	TOTPError string
 }
 
 // commonZones are offered in the picker; any IANA name may be typed.
@@ -167,13 +241,23 @@ var commonZones = []string{"Asia/Tokyo", "UTC", "Asia/Seoul", "Asia/Shanghai", "
 	"Australia/Sydney"}
 
 func (u *UI) settingsPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	q := r.URL.Query()
+	return u.renderSettings(w, r, rq, http.StatusOK, settingsView{Saved: q.Get("saved") == "1", TOTPOff: q.Get("totp") == "off"})
+}
+
+// renderSettings shows the settings page with the saved preferences and
+// the two-step sign-in state; v carries the notices.
+func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, rq *request, status int, v settingsView) error {
 	p, err := u.app.PrefsFor(r.Context(), rq.actor)
 	if err != nil {
 		return err
 	}
-	v := settingsView{base: u.base(r, rq, "settings", rq.tr.T("settings.title")), Language: p.Language, TimeZone: p.TimeZone,
-		Zones: zonesWith(p.TimeZone), Saved: r.URL.Query().Get("saved") == "1", LangNames: i18n.Langs}
-	return u.render(w, http.StatusOK, "settings", v)
+	if v.TOTP, err = u.app.TOTPStatus(r.Context(), rq.actor); err != nil {
+		return err
+	}
+	v.base = u.base(r, rq, "settings", rq.tr.T("settings.title"))
+	v.Language, v.TimeZone, v.Zones, v.LangNames = p.Language, p.TimeZone, zonesWith(p.TimeZone), i18n.Langs
+	return u.render(w, status, "settings", v)
 }
 
 func zonesWith(z string) []string {
@@ -190,6 +274,9 @@ func (u *UI) settingsSubmit(w http.ResponseWriter, r *http.Request, rq *request)
 	if errors.As(err, &fe) {
 		v := settingsView{base: u.base(r, rq, "settings", rq.tr.T("settings.title")), Language: lang, TimeZone: zone,
 			Zones: commonZones, LangNames: i18n.Langs, ErrorFld: fe.Field, Error: rq.tr.T("settings.invalid_language")}
+		if v.TOTP, err = u.app.TOTPStatus(r.Context(), rq.actor); err != nil {
+			return err
+		}
 		if fe.Field == "time_zone" {
 			v.Error = rq.tr.T("settings.invalid_time_zone")
 		}

@@ -290,6 +290,16 @@ type incidentView struct {
 	Record     bool // the viewer may read the response record
 	Now        time.Time
 	CommentErr string
+	// Slice 2: the actions on the page and what they need.
+	ActionErr string
+	Members   []core.User
+	Alerts    []*core.Alert
+	Owners    []phaseOwner
+	Targets   []core.Phase
+	Drafts    []draftLink
+	Users     []string // who may own a phase
+	// MemberCandidates may be added to a restricted incident.
+	MemberCandidates []string
 }
 
 type timelineRow struct {
@@ -299,10 +309,16 @@ type timelineRow struct {
 }
 
 func (u *UI) incidentPage(w http.ResponseWriter, r *http.Request, rq *request) error {
-	return u.showIncident(w, r, rq, http.StatusOK, "")
+	return u.showIncident(w, r, rq, http.StatusOK, incidentMsg{})
 }
 
-func (u *UI) showIncident(w http.ResponseWriter, r *http.Request, rq *request, status int, commentErr string) error {
+// incidentMsg is what a failed form post shows on the incident page.
+type incidentMsg struct {
+	Comment string // the comment form's error
+	Action  string // an action's error (phase move, assignment, task...)
+}
+
+func (u *UI) showIncident(w http.ResponseWriter, r *http.Request, rq *request, status int, msg incidentMsg) error {
 	ctx := r.Context()
 	key := r.PathValue("key")
 	inc, err := u.app.GetIncident(ctx, rq.actor, key)
@@ -310,7 +326,7 @@ func (u *UI) showIncident(w http.ResponseWriter, r *http.Request, rq *request, s
 		return err
 	}
 	now := time.Now()
-	v := incidentView{base: u.base(r, rq, "incidents", inc.Key+" "+inc.Title), Inc: inc, Now: now, CommentErr: commentErr,
+	v := incidentView{base: u.base(r, rq, "incidents", inc.Key+" "+inc.Title), Inc: inc, Now: now, CommentErr: msg.Comment, ActionErr: msg.Action,
 		Closed: inc.Phase == core.PhaseClosed, Steps: progress(inc, now)}
 	// A form re-shown after a failed post returns (language switch) to the
 	// page, not to the post's URL.
@@ -337,6 +353,9 @@ func (u *UI) showIncident(w http.ResponseWriter, r *http.Request, rq *request, s
 		}
 		for _, ev := range evs {
 			v.Timeline = append(v.Timeline, u.timelineRow(v.base, ev))
+		}
+		if err := u.incidentExtras(r, rq, &v, evs); err != nil {
+			return err
 		}
 	}
 	return u.render(w, status, "incident", v)
@@ -416,7 +435,7 @@ func (u *UI) addComment(w http.ResponseWriter, r *http.Request, rq *request) err
 	_, err := u.app.AddComment(r.Context(), rq.actor, key, r.PostForm.Get("body"))
 	var fe *core.FieldError
 	if errors.As(err, &fe) {
-		return u.showIncident(w, r, rq, http.StatusUnprocessableEntity, rq.tr.T("incident.comment_error"))
+		return u.showIncident(w, r, rq, http.StatusUnprocessableEntity, incidentMsg{Comment: rq.tr.T("incident.comment_error")})
 	}
 	if err != nil {
 		return err

@@ -59,9 +59,12 @@ type Route struct {
 	Handler      func(w http.ResponseWriter, r *http.Request) error
 }
 
-// pageNames are the page templates; each is parsed with layout.html into
-// its own set, so two pages can never overwrite each other's blocks.
-var pageNames = []string{"login", "report", "myreports", "incidents", "incident", "settings", "error"}
+// pageNames are the page templates; each is parsed with layout.html and
+// partials.html (pieces several pages share) into its own set, so two
+// pages can never overwrite each other's blocks.
+var pageNames = []string{"login", "report", "myreports", "incidents", "incident", "settings", "error",
+	"incident_edit", "incident_print", "report_draft", "alerts", "alert", "dashboard", "contacts", "contact",
+	"notifications", "escalation", "login_code", "totp_setup", "totp_codes", "admin_users", "admin_tokens"}
 
 // New loads the catalogues, templates and static files. A missing or
 // broken template fails here, at start, not on the first request.
@@ -100,7 +103,7 @@ func parsePages(fsys fs.FS, as *assets) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{"asset": as.url}
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "layout.html", name+".html")
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "layout.html", "partials.html", name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui template %s: %w", name, err)
 		}
@@ -120,16 +123,59 @@ func (u *UI) Routes() []Route {
 		{"GET", "/{$}", u.home},
 		{"GET", "/login", u.loginPage},
 		{"POST", "/login", u.loginSubmit},
+		{"GET", "/login/code", u.loginCodePage},
+		{"POST", "/login/code", u.loginCodeSubmit},
 		{"POST", "/logout", u.authed(u.logout)},
 		{"POST", "/lang", u.switchLang},
 		{"GET", "/settings", u.authed(u.settingsPage)},
 		{"POST", "/settings", u.authed(u.settingsSubmit)},
+		{"POST", "/settings/totp/begin", u.authed(u.totpBegin)},
+		{"GET", "/settings/totp", u.authed(u.totpSetupPage)},
+		{"POST", "/settings/totp/confirm", u.authed(u.totpConfirm)},
+		{"POST", "/settings/totp/disable", u.authed(u.totpDisable)},
+		{"GET", "/admin", u.authed(u.adminUsersPage)},
+		{"POST", "/admin/users", u.authed(u.adminCreateUser)},
+		{"POST", "/admin/users/{name}/disable", u.authed(u.adminUserAction("disable"))},
+		{"POST", "/admin/users/{name}/enable", u.authed(u.adminUserAction("enable"))},
+		{"POST", "/admin/users/{name}/role", u.authed(u.adminUserAction("role"))},
+		{"POST", "/admin/users/{name}/totp-reset", u.authed(u.adminUserAction("totp"))},
+		{"GET", "/admin/tokens", u.authed(u.adminTokensPage)},
+		{"POST", "/admin/tokens", u.authed(u.adminCreateToken)},
+		{"POST", "/admin/tokens/{id}/revoke", u.authed(u.adminRevokeToken)},
 		{"GET", "/report", u.authed(u.reportPage)},
 		{"POST", "/report", u.authed(u.reportSubmit)},
 		{"GET", "/my/reports", u.authed(u.myReports)},
 		{"GET", "/incidents", u.authed(u.incidentsPage)},
 		{"GET", "/incidents/{key}", u.authed(u.incidentPage)},
 		{"POST", "/incidents/{key}/comments", u.authed(u.addComment)},
+		{"GET", "/incidents/{key}/edit", u.authed(u.editIncidentPage)},
+		{"POST", "/incidents/{key}/edit", u.authed(u.editIncidentSubmit)},
+		{"POST", "/incidents/{key}/phase", u.authed(u.movePhase)},
+		{"POST", "/incidents/{key}/assign", u.authed(u.assign)},
+		{"POST", "/incidents/{key}/tasks/{task}/complete", u.authed(u.completeTask)},
+		{"POST", "/incidents/{key}/tasks/{task}/skip", u.authed(u.skipTask)},
+		{"POST", "/incidents/{key}/members", u.authed(u.addMember)},
+		{"POST", "/incidents/{key}/members/{user}/remove", u.authed(u.removeMember)},
+		{"GET", "/incidents/{key}/print", u.authed(u.printIncident)},
+		{"GET", "/incidents/{key}/reports/{kind}", u.authed(u.reportDraftPage)},
+		{"POST", "/incidents/{key}/reports/{kind}", u.authed(u.reportDraftSubmit)},
+		{"GET", "/alerts", u.authed(u.alertsPage)},
+		{"POST", "/alerts/bulk", u.authed(u.bulkAlerts)},
+		{"GET", "/alerts/{id}", u.authed(u.alertPage)},
+		{"POST", "/alerts/{id}/acknowledge", u.authed(u.acknowledgeAlert)},
+		{"POST", "/alerts/{id}/close", u.authed(u.closeAlert)},
+		{"POST", "/alerts/{id}/promote", u.authed(u.promoteAlert)},
+		{"POST", "/alerts/{id}/attach", u.authed(u.attachAlert)},
+		{"GET", "/dashboard", u.authed(u.dashboardPage)},
+		{"GET", "/contacts", u.authed(u.contactsPage)},
+		{"GET", "/contacts/new", u.authed(u.contactPage)},
+		{"POST", "/contacts/new", u.authed(u.contactSubmit)},
+		{"GET", "/contacts/{id}", u.authed(u.contactPage)},
+		{"POST", "/contacts/{id}", u.authed(u.contactSubmit)},
+		{"POST", "/contacts/{id}/delete", u.authed(u.contactDelete)},
+		{"GET", "/notifications", u.authed(u.notificationsPage)},
+		{"POST", "/notifications/{id}/retry", u.authed(u.retryNotification)},
+		{"GET", "/settings/escalation", u.authed(u.escalationPage)},
 		{"GET", "/static/{file}", u.static},
 	}
 }
@@ -288,6 +334,9 @@ type base struct {
 	Title string
 	Loc   *time.Location
 	Langs []i18n.Lang
+	// Print drops the navigation and the language switch: the page is
+	// meant for paper.
+	Print bool
 }
 
 func (u *UI) base(r *http.Request, rq *request, nav, title string) base {
@@ -306,6 +355,15 @@ func (b base) Staff() bool { return b.User != nil && b.User.Role != core.RoleRep
 
 // CanReport reports whether the user may file a report.
 func (b base) CanReport() bool { return b.User != nil && b.User.Role != core.RoleViewer }
+
+// CanWork reports whether the user works incidents and alerts (analyst,
+// lead, admin). It only decides which buttons are shown: every action is
+// authorised again in package app.
+func (b base) CanWork() bool { return b.User != nil && b.User.Role.AtLeastAnalyst() }
+
+// CanLead reports whether the user commands incidents and keeps the
+// desk's settings (lead, admin): members, closing, the admin pages.
+func (b base) CanLead() bool { return b.User != nil && b.User.Role.AtLeastLead() }
 
 // Time formats t in the user's zone.
 func (b base) Time(t time.Time) string {

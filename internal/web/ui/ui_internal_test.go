@@ -57,6 +57,36 @@ func TestEnumKeys(t *testing.T) {
 		keys = append(keys, fmt.Sprintf("error.%d", status))
 	}
 	keys = append(keys, "error.other", "error.title")
+	for _, s := range core.AlertStatuses {
+		keys = append(keys, alertStatusKey(s))
+	}
+	for _, r := range core.CloseReasons {
+		keys = append(keys, closeReasonKey(r))
+	}
+	for _, t := range core.InfoTypes {
+		keys = append(keys, infoTypeKey(t))
+	}
+	for _, s := range core.ContactRoles {
+		keys = append(keys, contactRoleKey(s))
+	}
+	for _, s := range core.ContactKinds {
+		keys = append(keys, contactKindKey(s))
+	}
+	for _, s := range core.ContactParties {
+		keys = append(keys, contactPartyKey(s))
+	}
+	for _, s := range []string{core.NotifyPending, core.NotifyDelivered, core.NotifyFailed} {
+		keys = append(keys, notifyStatusKey(s))
+	}
+	for _, s := range []string{"done", "skipped", "current", "todo"} {
+		keys = append(keys, stepStateKey(s))
+	}
+	for _, s := range []string{"builtin", "file", "api"} {
+		keys = append(keys, ruleSourceKey(s))
+	}
+	for _, k := range reportKinds {
+		keys = append(keys, draftKindKey(k.kind, k.stage))
+	}
 	for _, l := range i18n.Langs {
 		for _, k := range keys {
 			if !b.For(l).Has(k) {
@@ -76,7 +106,7 @@ func TestMissingTemplateFailsStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range append([]string{"layout"}, pageNames...) {
+	for _, name := range append([]string{"layout", "partials"}, pageNames...) {
 		data, err := fs.ReadFile(tmpl, name+".html")
 		if err != nil {
 			t.Fatal(err)
@@ -86,7 +116,7 @@ func TestMissingTemplateFailsStart(t *testing.T) {
 	if _, err := parsePages(full, as); err != nil {
 		t.Fatalf("the full set: %v", err)
 	}
-	for _, name := range append([]string{"layout"}, pageNames...) {
+	for _, name := range append([]string{"layout", "partials"}, pageNames...) {
 		partial := fstest.MapFS{}
 		for k, v := range full {
 			if k != name+".html" {
@@ -98,7 +128,8 @@ func TestMissingTemplateFailsStart(t *testing.T) {
 		}
 	}
 	// A page that names a static file that does not exist fails to render.
-	broken := fstest.MapFS{"layout.html": {Data: []byte(`{{define "layout"}}{{asset "nope.css"}}{{template "content" .}}{{end}}`)}}
+	broken := fstest.MapFS{"layout.html": {Data: []byte(`{{define "layout"}}{{asset "nope.css"}}{{template "content" .}}{{end}}`)},
+		"partials.html": {Data: []byte(`{{define "unused"}}{{end}}`)}}
 	for _, name := range pageNames {
 		broken[name+".html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}x{{end}}`)}
 	}
@@ -214,4 +245,79 @@ func FuzzParseLocalTime(f *testing.F) {
 			t.Fatalf("parseLocalTime(%q) = nil, nil", s)
 		}
 	})
+}
+
+func FuzzParseAlertFilter(f *testing.F) {
+	f.Add("new", "native", "S1", "pc-1", "malware", "2026-11-24T10:30", "")
+	f.Add("bogus", "x", "S9", "", "", "yesterday", "2026-11-24T10:30:59")
+	b, err := i18n.Load()
+	if err != nil {
+		f.Fatal(err)
+	}
+	rq := &request{tr: b.For(i18n.English), loc: time.UTC}
+	f.Fuzz(func(t *testing.T, status, source, sev, host, q, after, before string) {
+		vals := map[string][]string{"status": {status}, "source": {source}, "severity": {sev}, "host": {host}, "q": {q},
+			"seen_after": {after}, "seen_before": {before}}
+		_, sf, err := parseAlertFilter(vals, rq)
+		if err != nil {
+			return
+		}
+		for _, s := range sf.Statuses {
+			if !s.Valid() {
+				t.Fatalf("accepted status %q", s)
+			}
+		}
+		for _, s := range sf.Severities {
+			if !s.Valid() {
+				t.Fatalf("accepted severity %q", s)
+			}
+		}
+		if (after != "") != (sf.SeenAfter != nil) || (before != "") != (sf.SeenBefore != nil) {
+			t.Fatalf("time range %q..%q read as %v..%v", after, before, sf.SeenAfter, sf.SeenBefore)
+		}
+	})
+}
+
+func FuzzPrettyJSON(f *testing.F) {
+	f.Add([]byte(`{"a": "</script><script>alert(1)</script>", "b": [1, 2]}`))
+	f.Add([]byte(`"CEF:0|x"`))
+	f.Add([]byte(`{broken`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		out := prettyJSON(raw)
+		if len(raw) > 0 && out == "" {
+			t.Fatalf("prettyJSON(%q) lost the payload", raw)
+		}
+	})
+}
+
+func TestEditFormPatch(t *testing.T) {
+	loc := time.FixedZone("JST", 9*3600)
+	occurred := time.Date(2026, 11, 1, 0, 0, 30, 0, time.UTC) // seconds the form cannot show
+	inc := &core.Incident{Facts: core.Facts{OccurredAt: &occurred}}
+	f := formOf(inc, loc)
+	f.Impact, f.Urgency, f.Title, f.Severity, f.Category = "2", "3", "t", "S2", "malware"
+	f.InfoType = "personal" // not a data leak: dropped
+	p, err := f.patch(inc, loc, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Facts.OccurredAt.Set || p.InfoType.Value != "" || p.Restricted.Set || p.Exercise.Set || p.Impact.Value != 2 {
+		t.Errorf("patch: %+v", p)
+	}
+	f.OccurredAt = ""
+	if p, err = f.patch(inc, loc, true); err != nil || !p.Facts.OccurredAt.Set || !p.Facts.OccurredAt.Null || !p.Restricted.Set {
+		t.Errorf("cleared time, lead: %+v %v", p, err)
+	}
+	for _, bad := range []func(*editForm){
+		func(f *editForm) { f.Impact = "0" },
+		func(f *editForm) { f.Urgency = "x" },
+		func(f *editForm) { f.PeopleAffected = "many" },
+		func(f *editForm) { f.OccurredAt = "soon" },
+	} {
+		g := f
+		bad(&g)
+		if _, err := g.patch(inc, loc, false); err == nil {
+			t.Errorf("accepted %+v", g)
+		}
+	}
 }
