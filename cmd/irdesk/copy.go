@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,9 +16,11 @@ import (
 // cmdCopy moves a single-node install from SQLite to PostgreSQL.
 func cmdCopy(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var from, to string
-	fs := newFlagSet("copy", "copy --from DIR_OR_SQLITE_FILE --to postgres://...", stdout, stderr)
+	var force bool
+	fs := newFlagSet("copy", "copy --from DIR_OR_SQLITE_FILE --to postgres://... [--force]", stdout, stderr)
 	fs.stringVar(&from, "from", "", "the data directory (or its irdesk.db) to copy from; the server may keep running, what it writes after the copy starts is not copied")
 	fs.secretVar(&to, "to", "PostgreSQL URL to copy into; its database must hold no irdesk data yet")
+	fs.BoolVar(&force, "force", false, "copy into a target that holds irdesk data: DELETES all of it first (audit trail included), in the copy's transaction")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -35,7 +38,15 @@ func cmdCopy(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	if fi, err := os.Stat(from); err == nil && fi.IsDir() {
 		path = filepath.Join(from, store.DBFileName)
 	}
-	res, err := store.CopyToPostgres(ctx, path, to, time.Now())
+	copyFn := store.CopyToPostgres
+	if force {
+		fmt.Fprintln(stderr, "irdesk: WARNING: --force: every irdesk table in the target database, its audit trail included, is emptied before the copy; what it held is lost once the copy commits.")
+		copyFn = store.CopyToPostgresReplacing
+	}
+	res, err := copyFn(ctx, path, to, time.Now())
+	if errors.Is(err, store.ErrTargetNotEmpty) {
+		return fmt.Errorf("%w (--force empties it first, losing what it holds)", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -39,14 +40,16 @@ func cmdEvidence(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 // evidenceVerify re-hashes the whole locker. Each item checked gets a
 // custody event (evidence.verified) with its result.
 func evidenceVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var data string
-	fs := newFlagSet("evidence verify", "evidence verify [--data DIR]\n\n"+
+	var data, db string
+	fs := newFlagSet("evidence verify", "evidence verify [--data DIR] [--db URL]\n\n"+
 		"Re-hashes every stored evidence file (SHA-256, SHA-1, MD5) and compares it with\n"+
 		"the record of every item that names it; records the result of each item in its\n"+
 		"chain of custody. Each missing or altered item is reported on stderr and the\n"+
 		"exit status is 1; otherwise a summary is printed and the exit status is 0.\n"+
-		"Files that no record names are listed on stdout but do not fail the check.", stdout, stderr)
+		"Files that no record names are listed on stdout but do not fail the check.\n"+
+		"With --db the records are read from PostgreSQL and the files from --data/evidence.", stdout, stderr)
 	fs.dataFlag(&data)
+	fs.dbFlag(&db)
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -55,11 +58,17 @@ func evidenceVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 		return &exitError{code: 2, msg: fmt.Sprintf("unexpected arguments %q", pos)}
 	}
 	// A wrong directory is an error, not "ok 0 items".
-	a, st, err := openAppWith(ctx, data, stderr, store.Options{Readers: 2, Existing: true})
+	st, err := openStore(ctx, db, data, store.Options{Readers: 2, Existing: true})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if _, err := os.Stat(app.EvidenceDir(data)); db != "" && err != nil {
+		// On SQLite the database proves the directory; here a wrong --data
+		// would report every item missing rather than say what is wrong.
+		return &exitError{code: 2, msg: fmt.Sprintf("--data: no evidence directory in %s: %v", data, err)}
+	}
+	a := app.New(st, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil, app.Config{DataDir: data})
 	bad := 0
 	rep, err := a.VerifyLocker(ctx, app.SystemActor, func(c app.EvidenceCheck) {
 		if !c.OK {

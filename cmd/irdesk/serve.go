@@ -131,6 +131,8 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
+	// Live event streams end at shutdown instead of holding it for the grace.
+	m.http.RegisterOnShutdown(srv.CloseStreams)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(ln) }()
 	m.startBackground(worker)

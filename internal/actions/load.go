@@ -8,12 +8,10 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/irdesk/irdesk/internal/core"
+	"github.com/irdesk/irdesk/internal/yamlfile"
 )
 
 //go:embed builtin.yaml
@@ -21,28 +19,7 @@ var builtinFS embed.FS
 
 // Error is one problem in an actions file, as "actions.yaml:12:
 // actions[1].observable: unknown type "laptop"".
-type Error struct {
-	File    string
-	Line    int
-	Field   string
-	Message string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":" + strconv.Itoa(e.Line))
-	}
-	if e.Field != "" {
-		b.WriteString(": " + e.Field)
-	}
-	b.WriteString(": " + e.Message)
-	return b.String()
-}
-
-// Unwrap makes errors.Is(err, core.ErrInvalid) true.
-func (e *Error) Unwrap() error { return core.ErrInvalid }
+type Error = yamlfile.Error
 
 // Set is the response actions a server offers, by name.
 type Set struct {
@@ -120,14 +97,14 @@ func Load(base *Set, name string, data []byte) (*Set, error) {
 		if old, ok := base.defs[head.Name]; ok {
 			d = old.clone()
 		}
-		if err := decodeStrict(&node, d); err != nil {
+		if err := yamlfile.DecodeNode(&node, d); err != nil {
 			errs = append(errs, withField(yamlError(name, err), field))
 			continue
 		}
 		if err := d.Validate(); err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {
-				errs = append(errs, &Error{File: name, Line: lineOf(&node, fe.Field), Field: field + "." + fe.Field, Message: fe.Message})
+				errs = append(errs, &Error{File: name, Line: yamlfile.LineOf(&node, fe.Field), Field: field + "." + fe.Field, Message: fe.Message})
 			} else {
 				errs = append(errs, &Error{File: name, Line: node.Line, Field: field, Message: err.Error()})
 			}
@@ -141,64 +118,15 @@ func Load(base *Set, name string, data []byte) (*Set, error) {
 	return out, nil
 }
 
-// decodeStrict decodes a node refusing unknown fields (Node.Decode has no
-// such switch, so the node is re-encoded and decoded strictly).
-func decodeStrict(node *yaml.Node, d *Definition) error {
-	b, err := yaml.Marshal(node)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(d); err != nil {
-		// Line numbers of the re-encoded node are not the file's: report
-		// the entry's line instead.
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			return &lineErr{line: node.Line, msg: strings.Join(stripLines(te.Errors), "; ")}
-		}
-		return &lineErr{line: node.Line, msg: err.Error()}
-	}
-	return nil
-}
-
-type lineErr struct {
-	line int
-	msg  string
-}
-
-func (e *lineErr) Error() string { return e.msg }
-
-func stripLines(msgs []string) []string {
-	out := make([]string, len(msgs))
-	for i, m := range msgs {
-		if _, rest, ok := strings.Cut(m, ": "); ok && strings.HasPrefix(m, "line ") {
-			m = rest
-		}
-		out[i] = m
-	}
-	return out
-}
-
+// yamlError is a decoding error as one problem on the line of its first
+// part (the definitions are reported one entry at a time).
 func yamlError(name string, err error) *Error {
-	var le *lineErr
-	if errors.As(err, &le) {
-		return &Error{File: name, Line: le.line, Message: le.msg}
+	parts := yamlfile.FromYAML(name, err)
+	e := parts[0]
+	for _, p := range parts[1:] {
+		e.Message += "; " + p.Message
 	}
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if n, after, ok := strings.Cut(rest, ": "); ok {
-			if v, err := strconv.Atoi(n); err == nil {
-				line, msg = v, after
-			}
-		}
-	}
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msg = strings.Join(te.Errors, "; ")
-	}
-	return &Error{File: name, Line: line, Message: msg}
+	return e
 }
 
 func withField(e *Error, field string) *Error {
@@ -206,29 +134,6 @@ func withField(e *Error, field string) *Error {
 		e.Field = field
 	}
 	return e
-}
-
-// lineOf finds the line of a dotted field ("request.method") in an entry,
-// or the entry's own line.
-func lineOf(node *yaml.Node, field string) int {
-	n := node
-	for _, key := range strings.Split(field, ".") {
-		if n.Kind != yaml.MappingNode {
-			break
-		}
-		found := false
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				n = n.Content[i+1]
-				found = true
-				break
-			}
-		}
-		if !found {
-			break
-		}
-	}
-	return n.Line
 }
 
 // clone copies a definition deeply enough that decoding an override into

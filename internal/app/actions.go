@@ -541,6 +541,7 @@ func (app *App) dropToken(d *actions.Definition, secrets actions.Secrets) {
 	if d.Auth == nil {
 		return
 	}
+	app.actionsInit()
 	t, err := d.RenderToken(secrets)
 	if err != nil {
 		return

@@ -74,6 +74,7 @@ type App struct {
 	playbooks *playbook.Set
 	triage    triageState
 	notifyCfg NotifyConfig
+	escCache  escalationCache
 	// pruneCursor is where occurrence pruning got to.
 	pruneCursor occurrencePruneCursor
 	// actions holds the response-action worker's wake-up and token cache.

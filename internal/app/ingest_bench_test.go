@@ -94,3 +94,28 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkCreateIncident measures filing incidents below HTTP, 16 at a
+// time, with the built-in escalation rules and an empty contact tree (a
+// fresh install):
+//
+//	go test -run x -bench CreateIncident -benchtime 20000x ./internal/app
+func BenchmarkCreateIncident(b *testing.B) {
+	a := benchApp(b)
+	b.SetParallelism(16 / max(1, runtimeProcs()))
+	b.ResetTimer()
+	start := time.Now()
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if _, err := a.CreateIncident(context.Background(), SystemActor, NewIncident{
+				Title: fmt.Sprintf("不審な通信 #%d", i), Severity: "S3", AffectedSystems: []string{fmt.Sprintf("pc-%d", i%500)},
+			}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "incidents/s")
+}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/irdesk/irdesk/internal/core"
@@ -155,6 +156,7 @@ func (app *App) SaveContact(ctx context.Context, a Actor, c *core.Contact) (*cor
 		*c = saved
 		return nil
 	})
+	app.escCache.reset()
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +169,7 @@ func (app *App) DeleteContact(ctx context.Context, a Actor, id int64) error {
 	if err := needContactEditor(a); err != nil {
 		return err
 	}
-	return app.store.InTx(ctx, func(tx *store.Tx) error {
+	err := app.store.InTx(ctx, func(tx *store.Tx) error {
 		c, err := tx.GetContact(ctx, id)
 		if err != nil {
 			return err
@@ -177,6 +179,8 @@ func (app *App) DeleteContact(ctx context.Context, a Actor, id int64) error {
 		}
 		return appendEvent(ctx, tx, a, core.EvContactDeleted, 0, map[string]any{"id": id, "name": c.Name})
 	})
+	app.escCache.reset()
+	return err
 }
 
 // ---- escalation rules ----
@@ -192,6 +196,58 @@ func (app *App) EscalationRules(ctx context.Context, a Actor) ([]*escalation.Rul
 
 type ruleReader interface {
 	ListEscalationRules(ctx context.Context) ([]store.StoredRule, error)
+}
+
+// escalationCacheTTL bounds how long a rule or contact change made on
+// another node goes unseen here; changes made through this process clear
+// the cache at once.
+const escalationCacheTTL = 2 * time.Second
+
+// escalationCache keeps the rules in force and whether the contact tree
+// has anyone in it: both are read by every change of every incident,
+// and both change rarely.
+type escalationCache struct {
+	mu          sync.Mutex
+	rules       []*escalation.Rule
+	hasContacts bool
+	expires     time.Time
+	gen         uint64
+}
+
+func (c *escalationCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.rules, c.expires = nil, time.Time{}
+}
+
+// escalationState returns the rules in force and whether any contact
+// exists, from the cache when fresh.
+func (app *App) escalationState(ctx context.Context) ([]*escalation.Rule, bool, error) {
+	c := &app.escCache
+	now := app.now()
+	c.mu.Lock()
+	if c.rules != nil && now.Before(c.expires) {
+		rules, has := c.rules, c.hasContacts
+		c.mu.Unlock()
+		return rules, has, nil
+	}
+	gen := c.gen
+	c.mu.Unlock()
+	rules, err := app.escalationRules(ctx, app.store)
+	if err != nil {
+		return nil, false, err
+	}
+	has, err := app.store.HasContacts(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	c.mu.Lock()
+	if gen == c.gen {
+		c.rules, c.hasContacts, c.expires = rules, has, now.Add(escalationCacheTTL)
+	}
+	c.mu.Unlock()
+	return rules, has, nil
 }
 
 func (app *App) escalationRules(ctx context.Context, r ruleReader) ([]*escalation.Rule, error) {
@@ -241,6 +297,7 @@ func (app *App) SaveEscalationRule(ctx context.Context, a Actor, r *escalation.R
 		}
 		return appendEvent(ctx, tx, a, core.EvEscalationRuleSaved, 0, map[string]any{"rule": r})
 	})
+	app.escCache.reset()
 	if err != nil {
 		return nil, err
 	}
@@ -253,12 +310,14 @@ func (app *App) DeleteEscalationRule(ctx context.Context, a Actor, id string) er
 	if !a.System && !a.User.Role.AtLeastLead() {
 		return forbidden("only leads and admins may change escalation rules")
 	}
-	return app.store.InTx(ctx, func(tx *store.Tx) error {
+	err := app.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteEscalationRule(ctx, id); err != nil {
 			return err
 		}
 		return appendEvent(ctx, tx, a, core.EvEscalationRuleDeleted, 0, map[string]any{"id": id})
 	})
+	app.escCache.reset()
+	return err
 }
 
 // ---- escalation ----
@@ -268,11 +327,16 @@ func (app *App) DeleteEscalationRule(ctx context.Context, a Actor, id string) er
 // with the change or not at all. It reports whether anything fired, so
 // the caller can kick the delivery worker once the transaction committed.
 func (app *App) escalateOnChange(ctx context.Context, tx *store.Tx, inc *core.Incident) (bool, error) {
-	rules, err := app.escalationRules(ctx, tx)
+	rules, hasContacts, err := app.escalationState(ctx)
 	if err != nil {
 		return false, err
 	}
 	firings := escalation.Evaluate(rules, escalation.Situation{Incident: inc, Now: tx.Now()}, false)
+	if !hasContacts {
+		// Nobody to tell unless a rule names a channel itself: skip the
+		// look-ups (a fresh install files incidents at full speed).
+		firings = slices.DeleteFunc(firings, func(f escalation.Firing) bool { return len(f.Rule.Notify.Channels) == 0 })
+	}
 	n, err := app.fire(ctx, tx, inc, firings)
 	return n > 0, err
 }

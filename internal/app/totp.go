@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -233,15 +234,14 @@ func (app *App) signPending(ctx context.Context, userID int64, exp time.Time) (s
 
 func (app *App) verifyPending(ctx context.Context, token string) (int64, error) {
 	expired := fmt.Errorf("%w: the sign-in step expired; enter your password again", core.ErrUnauthenticated)
-	var userID, exp int64
 	parts := strings.Split(token, ".")
 	if len(parts) != 4 || parts[0] != "v1" {
 		return 0, expired
 	}
-	if _, err := fmt.Sscan(parts[1], &userID); err != nil {
-		return 0, expired
-	}
-	if _, err := fmt.Sscan(parts[2], &exp); err != nil {
+	// Only the canonical form the server writes: one token, one spelling.
+	userID, err1 := strconv.ParseInt(parts[1], 10, 64)
+	exp, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || strconv.FormatInt(userID, 10) != parts[1] || strconv.FormatInt(exp, 10) != parts[2] {
 		return 0, expired
 	}
 	key, err := app.loginKey(ctx)

@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/irdesk/irdesk/internal/core"
+	"github.com/irdesk/irdesk/internal/store"
 )
 
 func TestSummarizeIncidents(t *testing.T) {
@@ -80,5 +82,87 @@ func TestDashboardScopeAndClocks(t *testing.T) {
 	reporter := Actor{User: core.User{ID: 51, Name: "r", Role: core.RoleReporter}}
 	if _, err := a.Dashboard(ctx, reporter, jst); !errors.Is(err, core.ErrForbidden) {
 		t.Errorf("reporter's dashboard: %v", err)
+	}
+}
+
+// TestDashboardAggregatesMatchList checks the dashboard the database
+// counts against SummarizeIncidents over the same incidents read one by
+// one, for an admin and for a viewer who is not a member of the
+// restricted ones (which must not count for them).
+func TestDashboardAggregatesMatchList(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	a, _ := newApp(t, now)
+	day := 24 * time.Hour
+	err := a.store.InTx(ctx, func(tx *store.Tx) error {
+		for i := range 120 {
+			key, err := tx.NextIncidentKey(ctx, 2026)
+			if err != nil {
+				return err
+			}
+			created := now.Add(-time.Duration(i*37%160)*day - time.Duration(i)*time.Hour)
+			inc := &core.Incident{Key: key, Title: "fixture", Severity: core.Severities[i%4], Category: core.Categories[i%7],
+				Phase: core.Phases[i%len(core.Phases)], Restricted: i%9 == 0, Exercise: i%13 == 0, Impact: 2, Urgency: 2}
+			if err := inc.Normalize(); err != nil {
+				return err
+			}
+			inc.CreatedAt, inc.UpdatedAt, inc.Timestamps.ReportedAt = created, created, created.Add(time.Duration(i)*time.Minute)
+			if inc.Phase == core.PhaseClosed {
+				occ, det, ack := created.Add(-time.Duration(i)*time.Hour), created, created.Add(time.Duration(i+30)*time.Minute)
+				con, rec, clo := det.Add(time.Duration(i)*time.Hour), det.Add(time.Duration(3*i)*time.Hour), det.Add(time.Duration(i%20)*day)
+				inc.Facts.OccurredAt, inc.Timestamps.DetectedAt, inc.Timestamps.AcknowledgedAt = &occ, &det, &ack
+				inc.Timestamps.ContainedAt, inc.Timestamps.RecoveredAt, inc.Timestamps.ClosedAt = &con, &rec, &clo
+			}
+			if err := tx.CreateIncident(ctx, inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := Actor{User: core.User{ID: 70, Name: "adm", Role: core.RoleAdmin}}
+	viewer := Actor{User: core.User{ID: 71, Name: "v", Role: core.RoleViewer}}
+	opens := map[string]int{}
+	for name, actor := range map[string]Actor{"admin": admin, "viewer": viewer} {
+		var all []*core.Incident
+		f := store.IncidentFilter{Limit: store.MaxListLimit}
+		for {
+			page, more, err := a.ListIncidents(ctx, actor, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, page...)
+			if !more {
+				break
+			}
+			f.Before = page[len(page)-1].ID
+		}
+		want := SummarizeIncidents(all, now, jst)
+		first, since := want.Weeks[0].Start, now.Add(-DashboardMTTWindow)
+		wantScanned := 0
+		for _, inc := range all {
+			if !inc.Exercise && (inc.Phase != core.PhaseClosed || !inc.CreatedAt.Before(first) ||
+				inc.Timestamps.ClosedAt != nil && !inc.Timestamps.ClosedAt.Before(since)) {
+				wantScanned++
+			}
+		}
+		got, err := a.Dashboard(ctx, actor, jst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Clocks = nil
+		want.Scanned = wantScanned
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: aggregates differ from the list\n got  %+v\n want %+v", name, got, want)
+		}
+		if want.Closed == 0 || len(want.RecentByCategory) == 0 || want.MTTR.N == 0 {
+			t.Errorf("%s: the fixture should exercise every figure: %+v", name, want)
+		}
+		opens[name] = got.Open
+	}
+	if opens["viewer"] >= opens["admin"] {
+		t.Errorf("restricted incidents counted for a non-member: %v", opens)
 	}
 }

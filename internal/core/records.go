@@ -77,6 +77,7 @@ const (
 	EvOccurrencesPruned = "alert.occurrences_pruned"
 	EvUserCreated       = "user.created"
 	EvUserDisabled      = "user.disabled"
+	EvPasswordChanged   = "user.password_changed"
 	EvTokenCreated      = "token.created"
 	EvTokenRevoked      = "token.revoked"
 	EvLogin             = "auth.login"

@@ -1,19 +1,15 @@
 package escalation
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/irdesk/irdesk/internal/core"
+	"github.com/irdesk/irdesk/internal/yamlfile"
 )
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
@@ -144,30 +140,7 @@ func (r *Rule) Validate() error {
 }
 
 // FileError is a problem in a rules file, as "rules.yaml:12: rules[1].when.severity[0]: ...".
-type FileError struct {
-	File    string
-	Line    int
-	Field   string
-	Message string
-}
-
-func (e *FileError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":" + strconv.Itoa(e.Line))
-	}
-	if e.Field != "" {
-		b.WriteString(": " + e.Field)
-	}
-	b.WriteString(": " + e.Message)
-	return b.String()
-}
-
-// Unwrap makes every FileError a core.ErrInvalid.
-func (e *FileError) Unwrap() error { return core.ErrInvalid }
-
-var yamlLine = regexp.MustCompile(`line (\d+): (.*)$`)
+type FileError = yamlfile.Error
 
 // maxFileSize bounds a rules file; real ones are a few KiB.
 const maxFileSize = 1 << 20
@@ -180,30 +153,19 @@ const maxFileSize = 1 << 20
 // and validates every rule, reporting every problem at once with the line
 // of the field at fault.
 func ParseFile(name string, data []byte) ([]*Rule, error) {
-	if len(data) > maxFileSize {
-		return nil, &FileError{File: name, Message: fmt.Sprintf("file is larger than %d bytes", maxFileSize)}
-	}
 	var doc struct {
 		Rules []*Rule `yaml:"rules"`
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		return nil, yamlErrors(name, err)
+	root, err := yamlfile.Decode(name, data, maxFileSize, &doc)
+	if err != nil || root == nil {
+		return nil, err
 	}
-	// A second pass over the node tree finds the line of each field, so a
-	// semantic error points where a syntax error would.
-	var root yaml.Node
-	_ = yaml.Unmarshal(data, &root)
-	var errs []error
+	var errs []*FileError
 	seen := map[string]int{}
 	for i, r := range doc.Rules {
 		prefix := fmt.Sprintf("rules[%d]", i)
 		if r == nil {
-			errs = append(errs, &FileError{File: name, Line: lineOf(&root, prefix), Field: prefix, Message: "empty rule"})
+			errs = append(errs, &FileError{File: name, Line: yamlfile.LineOf(root, prefix), Field: prefix, Message: "empty rule"})
 			continue
 		}
 		r.Source = "file"
@@ -212,39 +174,20 @@ func ParseFile(name string, data []byte) ([]*Rule, error) {
 				var fe *core.FieldError
 				if errors.As(e, &fe) {
 					path := prefix + "." + fe.Field
-					errs = append(errs, &FileError{File: name, Line: lineOf(&root, path), Field: path, Message: fe.Message})
+					errs = append(errs, &FileError{File: name, Line: yamlfile.LineOf(root, path), Field: path, Message: fe.Message})
 				}
 			}
 		}
 		if prev, dup := seen[r.ID]; dup && r.ID != "" {
-			errs = append(errs, &FileError{File: name, Line: lineOf(&root, prefix+".id"), Field: prefix + ".id",
+			errs = append(errs, &FileError{File: name, Line: yamlfile.LineOf(root, prefix+".id"), Field: prefix + ".id",
 				Message: fmt.Sprintf("duplicate id %q, also rules[%d]", r.ID, prev)})
 		}
 		seen[r.ID] = i
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := yamlfile.Join(errs); err != nil {
+		return nil, err
 	}
 	return doc.Rules, nil
-}
-
-func yamlErrors(name string, err error) error {
-	var te *yaml.TypeError
-	lines := []string{err.Error()}
-	if errors.As(err, &te) {
-		lines = te.Errors
-	}
-	var errs []error
-	for _, l := range lines {
-		l = strings.TrimPrefix(l, "yaml: ")
-		if m := yamlLine.FindStringSubmatch(l); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			errs = append(errs, &FileError{File: name, Line: n, Message: m[2]})
-			continue
-		}
-		errs = append(errs, &FileError{File: name, Message: l})
-	}
-	return errors.Join(errs...)
 }
 
 func flatten(err error) []error {
@@ -252,44 +195,4 @@ func flatten(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
-}
-
-var pathPart = regexp.MustCompile(`^([a-z_]+)(?:\[(\d+)\])?$`)
-
-// lineOf finds the line of a field path such as "rules[1].when.severity[0]"
-// in a YAML node tree; where the path ends early it gives the line of the
-// deepest node found, and 0 when there is no tree.
-func lineOf(root *yaml.Node, path string) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, part := range strings.Split(path, ".") {
-		m := pathPart.FindStringSubmatch(part)
-		if m == nil || n.Kind != yaml.MappingNode {
-			return line
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == m[1] {
-				line = n.Content[i].Line
-				next = n.Content[i+1]
-				break
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n = next
-		if m[2] != "" {
-			idx, _ := strconv.Atoi(m[2])
-			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
-				return line
-			}
-			n = n.Content[idx]
-			line = n.Line
-		}
-	}
-	return line
 }

@@ -1,19 +1,18 @@
 package playbook
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/irdesk/irdesk/internal/yamlfile"
 
 	"github.com/irdesk/irdesk/internal/core"
 )
@@ -24,31 +23,7 @@ const maxFileSize = 1 << 20
 // Error is one problem in a playbook file. It names the file, the line
 // (0 when there is none, e.g. the file cannot be read) and the field at
 // fault, as "ransomware.yaml:42: tasks[3].phase: unknown phase "lunch"".
-type Error struct {
-	File    string
-	Line    int
-	Field   string
-	Message string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":")
-		b.WriteString(strconv.Itoa(e.Line))
-	}
-	if e.Field != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Field)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Message)
-	return b.String()
-}
-
-// Unwrap makes errors.Is(err, core.ErrInvalid) true for every Error.
-func (e *Error) Unwrap() error { return core.ErrInvalid }
+type Error = yamlfile.Error
 
 // idPattern is what playbook and task ids look like: short, lower case,
 // safe in URLs and file names.
@@ -79,11 +54,12 @@ func Load(fsys fs.FS) (*Set, error) {
 			errs = append(errs, &Error{File: name, Message: err.Error()})
 			continue
 		}
-		ps := &parser{file: name}
+		ps := &parser{Checker: yamlfile.Checker{File: name}}
 		p := ps.parse(data)
 		// Report a file's problems top to bottom, as an editor would.
-		slices.SortStableFunc(ps.errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
-		for _, e := range ps.errs {
+		fileErrs := ps.Errors()
+		slices.SortStableFunc(fileErrs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+		for _, e := range fileErrs {
 			errs = append(errs, e)
 		}
 		if p == nil {
@@ -109,7 +85,7 @@ func Load(fsys fs.FS) (*Set, error) {
 				sels[p.selector()] = seen{name, ps.catLine}
 			}
 		}
-		if len(ps.errs) == 0 {
+		if len(fileErrs) == 0 {
 			pbs = append(pbs, p)
 		}
 	}
@@ -123,93 +99,50 @@ func Load(fsys fs.FS) (*Set, error) {
 // the first. It walks yaml.v3's node tree instead of decoding into structs
 // so each message can carry the line and the path of the field.
 type parser struct {
-	file    string
-	errs    []*Error
+	yamlfile.Checker
 	idLine  int
 	catLine int
-}
-
-func (ps *parser) errorf(line int, field, format string, args ...any) {
-	ps.errs = append(ps.errs, &Error{File: ps.file, Line: line, Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-// yamlLine pulls the line out of yaml.v3's "yaml: line 3: ..." messages.
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func (ps *parser) syntaxError(err error) {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		ps.errorf(line, "", "invalid YAML: %s", m[2])
-		return
-	}
-	ps.errorf(0, "", "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
 }
 
 // parse returns the playbook as far as it could be read (nil if not at
 // all); ps.errs says whether it is valid.
 func (ps *parser) parse(data []byte) *Playbook {
-	if len(data) > maxFileSize {
-		ps.errorf(0, "", "file is larger than %d bytes", maxFileSize)
+	root := ps.Document(data, maxFileSize)
+	if root == nil {
 		return nil
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			ps.errorf(0, "", "empty file")
-		} else {
-			ps.syntaxError(err)
-		}
-		return nil
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		ps.errorf(extra.Line, "", "more than one YAML document; a file holds one playbook")
-	case !errors.Is(err, io.EOF):
-		ps.syntaxError(err)
-	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode {
-		if len(root.Content) == 0 {
-			ps.errorf(0, "", "empty file")
-			return nil
-		}
-		root = root.Content[0]
-	}
-	m, ok := ps.mapping(root, "")
+	m, ok := ps.Mapping(root, "")
 	if !ok {
 		return nil
 	}
-	p := &Playbook{Source: ps.file}
-	f := ps.fields(m, "", "id", "category", "info_type", "title", "summary", "tasks")
+	p := &Playbook{Source: ps.File}
+	f := ps.Fields(m, "", "id", "category", "info_type", "title", "summary", "tasks")
 
 	var idNode *yaml.Node
-	p.ID, idNode = ps.str(m, f, "", "id", true)
+	p.ID, idNode = ps.Str(m, f, "", "id", true)
 	if idNode != nil {
 		ps.idLine = idNode.Line
 		if p.ID != "" && !idPattern.MatchString(p.ID) {
-			ps.errorf(idNode.Line, "id", "invalid id %q: use 1–64 lower-case letters, digits, '_' or '-'", p.ID)
+			ps.Errorf(idNode.Line, "id", "invalid id %q: use 1–64 lower-case letters, digits, '_' or '-'", p.ID)
 		}
 	}
 
-	cat, catNode := ps.str(m, f, "", "category", true)
+	cat, catNode := ps.Str(m, f, "", "category", true)
 	if catNode != nil {
 		ps.catLine = catNode.Line
 		if cat != "" && !core.Category(cat).Valid() {
-			ps.errorf(catNode.Line, "category", "unknown category %q", cat)
+			ps.Errorf(catNode.Line, "category", "unknown category %q", cat)
 		} else {
 			p.Category = core.Category(cat)
 		}
 	}
 
-	if it, itNode := ps.str(m, f, "", "info_type", false); itNode != nil && it != "" {
+	if it, itNode := ps.Str(m, f, "", "info_type", false); itNode != nil && it != "" {
 		switch {
 		case !core.InfoType(it).Valid():
-			ps.errorf(itNode.Line, "info_type", "unknown info_type %q (one of %s)", it, list(core.InfoTypes))
+			ps.Errorf(itNode.Line, "info_type", "unknown info_type %q (one of %s)", it, list(core.InfoTypes))
 		case p.Category != "" && p.Category != core.CatDataLeak:
-			ps.errorf(itNode.Line, "info_type", "info_type applies only to category %q", core.CatDataLeak)
+			ps.Errorf(itNode.Line, "info_type", "info_type applies only to category %q", core.CatDataLeak)
 		default:
 			p.InfoType = core.InfoType(it)
 		}
@@ -223,48 +156,48 @@ func (ps *parser) parse(data []byte) *Playbook {
 
 func (ps *parser) tasks(parent, n *yaml.Node) []Task {
 	if n == nil {
-		ps.errorf(parent.Line, "tasks", "missing")
+		ps.Errorf(parent.Line, "tasks", "missing")
 		return nil
 	}
-	n = resolve(n)
+	n = yamlfile.Resolve(n)
 	if n.Kind != yaml.SequenceNode {
-		ps.errorf(n.Line, "tasks", "must be a list of tasks")
+		ps.Errorf(n.Line, "tasks", "must be a list of tasks")
 		return nil
 	}
 	if len(n.Content) == 0 {
-		ps.errorf(n.Line, "tasks", "a playbook needs at least one task")
+		ps.Errorf(n.Line, "tasks", "a playbook needs at least one task")
 		return nil
 	}
 	var out []Task
 	ids := map[string]int{}
 	for i, item := range n.Content {
 		path := fmt.Sprintf("tasks[%d]", i)
-		m, ok := ps.mapping(item, path)
+		m, ok := ps.Mapping(item, path)
 		if !ok {
 			continue
 		}
-		f := ps.fields(m, path, "id", "phase", "title", "guidance", "role", "due_after", "blocking")
+		f := ps.Fields(m, path, "id", "phase", "title", "guidance", "role", "due_after", "blocking")
 		var t Task
 
-		id, idNode := ps.str(m, f, path, "id", true)
+		id, idNode := ps.Str(m, f, path, "id", true)
 		if idNode != nil && id != "" {
 			if !idPattern.MatchString(id) {
-				ps.errorf(idNode.Line, path+".id", "invalid id %q: use 1–64 lower-case letters, digits, '_' or '-'", id)
+				ps.Errorf(idNode.Line, path+".id", "invalid id %q: use 1–64 lower-case letters, digits, '_' or '-'", id)
 			} else if prev, dup := ids[id]; dup {
-				ps.errorf(idNode.Line, path+".id", "duplicate task id %q, also on line %d", id, prev)
+				ps.Errorf(idNode.Line, path+".id", "duplicate task id %q, also on line %d", id, prev)
 			} else {
 				ids[id] = idNode.Line
 			}
 		}
 		t.ID = id
 
-		ph, phNode := ps.str(m, f, path, "phase", true)
+		ph, phNode := ps.Str(m, f, path, "phase", true)
 		if phNode != nil && ph != "" {
 			switch p := core.Phase(ph); {
 			case p == core.PhaseClosed:
-				ps.errorf(phNode.Line, path+".phase", "phase %q is the end state and has no tasks (one of %s)", ph, list(WorkPhases))
+				ps.Errorf(phNode.Line, path+".phase", "phase %q is the end state and has no tasks (one of %s)", ph, list(WorkPhases))
 			case !p.Valid():
-				ps.errorf(phNode.Line, path+".phase", "unknown phase %q (one of %s)", ph, list(WorkPhases))
+				ps.Errorf(phNode.Line, path+".phase", "unknown phase %q (one of %s)", ph, list(WorkPhases))
 			default:
 				t.Phase = p
 			}
@@ -273,33 +206,33 @@ func (ps *parser) tasks(parent, n *yaml.Node) []Task {
 		t.Title = ps.text(m, f, path, "title")
 		t.Guidance = ps.text(m, f, path, "guidance")
 
-		role, roleNode := ps.str(m, f, path, "role", true)
+		role, roleNode := ps.Str(m, f, path, "role", true)
 		if roleNode != nil && role != "" {
 			if !Role(role).Valid() {
-				ps.errorf(roleNode.Line, path+".role", "unknown role %q (one of %s)", role, list(Roles))
+				ps.Errorf(roleNode.Line, path+".role", "unknown role %q (one of %s)", role, list(Roles))
 			} else {
 				t.Role = Role(role)
 			}
 		}
 
-		if due, dueNode := ps.str(m, f, path, "due_after", false); dueNode != nil && due != "" {
+		if due, dueNode := ps.Str(m, f, path, "due_after", false); dueNode != nil && due != "" {
 			d, err := time.ParseDuration(due)
 			switch {
 			case err != nil:
-				ps.errorf(dueNode.Line, path+".due_after", "invalid duration %q (e.g. \"30m\", \"4h\", \"72h\")", due)
+				ps.Errorf(dueNode.Line, path+".due_after", "invalid duration %q (e.g. \"30m\", \"4h\", \"72h\")", due)
 			case d <= 0:
-				ps.errorf(dueNode.Line, path+".due_after", "duration %q must be positive", due)
+				ps.Errorf(dueNode.Line, path+".due_after", "duration %q must be positive", due)
 			default:
 				t.DueAfter = d
 			}
 		}
 
 		if b := f["blocking"]; b != nil {
-			b = resolve(b)
+			b = yamlfile.Resolve(b)
 			if b.Kind != yaml.ScalarNode || b.ShortTag() != "!!bool" {
-				ps.errorf(b.Line, path+".blocking", "must be true or false")
+				ps.Errorf(b.Line, path+".blocking", "must be true or false")
 			} else if err := b.Decode(&t.Blocking); err != nil {
-				ps.errorf(b.Line, path+".blocking", "must be true or false")
+				ps.Errorf(b.Line, path+".blocking", "must be true or false")
 			}
 		}
 		out = append(out, t)
@@ -307,95 +240,22 @@ func (ps *parser) tasks(parent, n *yaml.Node) []Task {
 	return out
 }
 
-// resolve follows aliases to the node they name.
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func (ps *parser) mapping(n *yaml.Node, path string) (*yaml.Node, bool) {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		line := 0
-		if n != nil {
-			line = n.Line
-		}
-		ps.errorf(line, path, "must be a mapping of fields")
-		return nil, false
-	}
-	return n, true
-}
-
-// fields returns the values of a mapping by key, refusing keys not in
-// known and keys given twice.
-func (ps *parser) fields(m *yaml.Node, path string, known ...string) map[string]*yaml.Node {
-	out := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := resolve(m.Content[i]), m.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			ps.errorf(k.Line, path, "field names must be plain strings")
-			continue
-		}
-		name := join(path, k.Value)
-		switch {
-		case !slices.Contains(known, k.Value):
-			ps.errorf(k.Line, name, "unknown field (known: %s)", strings.Join(known, ", "))
-		case out[k.Value] != nil:
-			ps.errorf(k.Line, name, "given more than once")
-		default:
-			out[k.Value] = v
-		}
-	}
-	return out
-}
-
-// str reads a scalar field. It returns the value node when the field is
-// present (even if invalid) so callers can report on its line.
-func (ps *parser) str(m *yaml.Node, f map[string]*yaml.Node, path, key string, required bool) (string, *yaml.Node) {
-	name := join(path, key)
-	n := resolve(f[key])
-	if n == nil {
-		if required {
-			ps.errorf(m.Line, name, "missing")
-		}
-		return "", nil
-	}
-	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-		ps.errorf(n.Line, name, "must be a string")
-		return "", n
-	}
-	v := strings.TrimSpace(n.Value)
-	if v == "" && required {
-		ps.errorf(n.Line, name, "must not be empty")
-	}
-	return v, n
-}
-
 // text reads a required {ja, en} field; both languages must be there.
 func (ps *parser) text(m *yaml.Node, f map[string]*yaml.Node, path, key string) Text {
-	name := join(path, key)
+	name := yamlfile.Path(path, key)
 	n := f[key]
 	if n == nil {
-		ps.errorf(m.Line, name, "missing")
+		ps.Errorf(m.Line, name, "missing")
 		return Text{}
 	}
-	tm, ok := ps.mapping(n, name)
+	tm, ok := ps.Mapping(n, name)
 	if !ok {
 		return Text{}
 	}
-	tf := ps.fields(tm, name, "ja", "en")
-	ja, _ := ps.str(tm, tf, name, "ja", true)
-	en, _ := ps.str(tm, tf, name, "en", true)
+	tf := ps.Fields(tm, name, "ja", "en")
+	ja, _ := ps.Str(tm, tf, name, "ja", true)
+	en, _ := ps.Str(tm, tf, name, "en", true)
 	return Text{Ja: ja, En: en}
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }
 
 func list[T ~string](xs []T) string {

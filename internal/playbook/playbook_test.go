@@ -253,7 +253,7 @@ tasks: {}
 		`nocat.yaml:2: category: unknown category "lunch"`,
 		`nocat.yaml:1: title: missing`,
 		`nocat.yaml:1: tasks: missing`,
-		`empty.yaml: empty file`,
+		`empty.yaml: empty document`,
 		`list.yaml:1: must be a mapping of fields`,
 		`two.yaml:11: more than one YAML document`,
 	}

@@ -53,6 +53,19 @@ func (r reader) ListContacts(ctx context.Context) ([]*core.Contact, error) {
 	return out, nil
 }
 
+// HasContacts reports whether the contact tree has any active contact.
+func (r reader) HasContacts(ctx context.Context) (bool, error) {
+	row, err := r.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE active = 1)`)
+	if err != nil {
+		return false, err
+	}
+	var has bool
+	if err := row.Scan(&has); err != nil {
+		return false, fmt.Errorf("contacts: %w", err)
+	}
+	return has, nil
+}
+
 // GetContact returns one contact or core.ErrNotFound.
 func (r reader) GetContact(ctx context.Context, id int64) (*core.Contact, error) {
 	row, err := r.queryRow(ctx, `SELECT `+contactCols+` FROM contacts c LEFT JOIN users u ON u.id = c.user_id WHERE c.id = ?`, id)

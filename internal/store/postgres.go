@@ -171,6 +171,13 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 	if err != nil {
 		return fail(err)
 	}
+	// Commands that only inspect (Existing) have no live views to feed.
+	if !opts.Existing {
+		if err := s.startListening(ctx, dsn); err != nil {
+			s.w.close()
+			return fail(err)
+		}
+	}
 	return s, nil
 }
 

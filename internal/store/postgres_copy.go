@@ -47,6 +47,19 @@ var copyExcluded = []string{"schema_migrations", "audit_head"}
 // The source is read in one snapshot, so a server still writing to it
 // does not tear the copy; what it writes after the snapshot is not copied.
 func CopyToPostgres(ctx context.Context, sqlitePath, dsn string, now time.Time) (*CopyResult, error) {
+	return copyToPostgres(ctx, sqlitePath, dsn, now, false)
+}
+
+// CopyToPostgresReplacing is CopyToPostgres onto a target that may hold
+// irdesk data: every irdesk table there, the audit trail included, is
+// emptied first, in the copy's own transaction, so a copy that fails
+// leaves the target as it was. It is for re-running a migration that
+// went wrong, never for merging.
+func CopyToPostgresReplacing(ctx context.Context, sqlitePath, dsn string, now time.Time) (*CopyResult, error) {
+	return copyToPostgres(ctx, sqlitePath, dsn, now, true)
+}
+
+func copyToPostgres(ctx context.Context, sqlitePath, dsn string, now time.Time, replace bool) (*CopyResult, error) {
 	if _, err := os.Stat(sqlitePath); err != nil {
 		return nil, fmt.Errorf("no irdesk database at %s: %w", sqlitePath, err)
 	}
@@ -108,7 +121,12 @@ func CopyToPostgres(ctx context.Context, sqlitePath, dsn string, now time.Time) 
 	if err := conn.QueryRowContext(ctx, postgresDialect.headLock).Scan(&headID, &headHash); err != nil {
 		return nil, fmt.Errorf("lock the audit head: %w", err)
 	}
-	if headID != 0 {
+	if replace {
+		if err := emptyTarget(ctx, conn, tables); err != nil {
+			return nil, err
+		}
+	}
+	if headID != 0 && !replace {
 		return nil, fmt.Errorf("%w: its audit chain has %d events", ErrTargetNotEmpty, headID)
 	}
 	for _, t := range tables {
@@ -389,6 +407,35 @@ func resetIdentities(ctx context.Context, conn *sql.Conn) error {
 		if _, err := conn.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence($1, $2), (SELECT COALESCE(MAX(`+col+`), 0) FROM `+table+`) + 1, false)`,
 			table, tc[1]); err != nil {
 			return fmt.Errorf("continue the ids of %s: %w", tc[0], err)
+		}
+	}
+	return nil
+}
+
+// emptyTarget truncates every table a copy fills. The append-only tables
+// (events, evidence...) refuse TRUNCATE by triggers; those are set aside
+// for this one statement, inside the transaction, and are back in force
+// before anything else can see the tables.
+func emptyTarget(ctx context.Context, conn *sql.Conn, tables []copyTableSpec) error {
+	names := make([]string, 0, len(tables))
+	for _, t := range tables {
+		names = append(names, pgx.Identifier{t.name}.Sanitize())
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	var qs []string
+	for _, n := range names {
+		qs = append(qs, `ALTER TABLE `+n+` DISABLE TRIGGER USER`)
+	}
+	qs = append(qs, `TRUNCATE `+strings.Join(names, ", ")+` CASCADE`)
+	for _, n := range names {
+		qs = append(qs, `ALTER TABLE `+n+` ENABLE TRIGGER USER`)
+	}
+	qs = append(qs, `UPDATE audit_head SET event_id = 0, hash = '`+audit.Genesis+`' WHERE id = 1`)
+	for _, q := range qs {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("empty the target: %w", err)
 		}
 	}
 	return nil

@@ -140,6 +140,7 @@ func (tx *Tx) AppendEvent(ctx context.Context, ev *core.Event) error {
 		return fmt.Errorf("append event: %w", err)
 	}
 	tx.w.head = chainHead{id: ev.ID, hash: ev.Hash}
+	tx.changes = append(tx.changes, changeOf(ev))
 	return nil
 }
 

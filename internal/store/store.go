@@ -91,6 +91,8 @@ type Store struct {
 	readDB  *sql.DB
 	writeDB *sql.DB
 	w       *writer
+	// stopListen ends the PostgreSQL LISTEN loop; nil on SQLite.
+	stopListen func()
 }
 
 // DBFileName is the SQLite database's file name inside the data directory.
@@ -208,8 +210,12 @@ func (s *Store) Dialect() string { return s.d.name }
 // WAL into the main file and closes every connection.
 func (s *Store) Close() error {
 	var errs []error
+	if s.stopListen != nil {
+		s.stopListen()
+	}
 	if s.w != nil {
 		errs = append(errs, s.w.close())
+		s.w.feed.close()
 	}
 	if s.readDB != nil {
 		errs = append(errs, s.readDB.Close())
@@ -250,6 +256,9 @@ type Tx struct {
 	now time.Time
 	w   *writer
 	fts []ftsWrite
+	// changes are the events this request appended, for the change feed
+	// once the batch commits.
+	changes []Change
 }
 
 // ftsWrite is a pending change to the full-text index.

@@ -52,6 +52,13 @@ type writer struct {
 	// broken means the connection was found dead and not yet replaced.
 	broken bool
 
+	// feed receives each batch's changes once committed. On PostgreSQL
+	// they also go to the other nodes by NOTIFY, tagged with node (to
+	// tell this node's own apart) and schema (the database it is).
+	feed   *feed
+	node   string
+	schema string
+
 	batches  atomic.Int64
 	requests atomic.Int64
 
@@ -81,6 +88,13 @@ func newWriter(ctx context.Context, conn *sql.Conn, d dialect, opts Options, wal
 		walPath:   walPath,
 		walLimit:  opts.WALLimit,
 		reconnect: reconnect,
+		feed:      &feed{},
+		node:      newNodeID(),
+	}
+	if d.name == postgresDialect.name {
+		if err := conn.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&w.schema); err != nil {
+			return nil, fmt.Errorf("read schema: %w", err)
+		}
 	}
 	go w.loop()
 	return w, nil
@@ -288,6 +302,7 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 	startHead := w.head
 	anyOK := false
 	var pendingFTS []ftsWrite
+	var pendingChanges []Change
 	for i, r := range batch {
 		if results[i] != nil {
 			continue
@@ -299,7 +314,7 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 				return fail(fmt.Errorf("savepoint: %w", err))
 			}
 		}
-		fts, err := w.run(r)
+		fts, changes, err := w.run(r)
 		if err != nil {
 			results[i] = err
 			if !savepoints {
@@ -316,6 +331,7 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 		} else {
 			anyOK = true
 			pendingFTS = append(pendingFTS, fts...)
+			pendingChanges = append(pendingChanges, changes...)
 		}
 		if savepoints {
 			if err := w.exec("RELEASE req"); err != nil {
@@ -344,16 +360,21 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 			return fail(fmt.Errorf("record audit head: %w", err))
 		}
 	}
+	if err := w.notifyChanges(pendingChanges); err != nil {
+		return fail(fmt.Errorf("notify other nodes: %w", err))
+	}
 	if err := w.exec("COMMIT"); err != nil {
 		w.head = startHead
 		return fail(fmt.Errorf("commit: %w", err))
 	}
+	// Only now: a subscriber must never hear of work that was rolled back.
+	w.feed.publish(pendingChanges)
 	return false
 }
 
 // run calls one request's function, turning a panic into an error so one
 // bad request cannot take the writer (and every other writer) down.
-func (w *writer) run(r *writeReq) (fts []ftsWrite, err error) {
+func (w *writer) run(r *writeReq) (fts []ftsWrite, changes []Change, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic in write transaction: %v\n%s", p, debug.Stack())
@@ -361,7 +382,7 @@ func (w *writer) run(r *writeReq) (fts []ftsWrite, err error) {
 	}()
 	tx := &Tx{reader: reader{q: w.stmts, d: w.d, detached: true}, now: w.tick(), w: w}
 	err = r.fn(tx)
-	return tx.fts, err
+	return tx.fts, tx.changes, err
 }
 
 // writeFTS applies the batch's full-text index writes in one go.

@@ -1,11 +1,7 @@
 package triage
 
 import (
-	"bytes"
-	"cmp"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -13,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/irdesk/irdesk/internal/yamlfile"
 
 	"github.com/irdesk/irdesk/internal/core"
 	"github.com/irdesk/irdesk/internal/ingest"
@@ -27,32 +25,7 @@ const MaxRules = 1000
 
 // Error is one problem in a rules file, as
 // "rules.yaml:12: rules[2].conditions.severity: unknown severity "S9"".
-// Line is 0 when there is none (the file cannot be read).
-type Error struct {
-	File    string
-	Line    int
-	Field   string
-	Message string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":")
-		b.WriteString(strconv.Itoa(e.Line))
-	}
-	if e.Field != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Field)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Message)
-	return b.String()
-}
-
-// Unwrap makes errors.Is(err, core.ErrInvalid) true for every Error.
-func (e *Error) Unwrap() error { return core.ErrInvalid }
+type Error = yamlfile.Error
 
 // idPattern is what rule ids look like: short, lower case, safe in URLs.
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
@@ -65,16 +38,16 @@ func ValidID(id string) bool { return idPattern.MatchString(id) }
 // errors.Join, each an *Error naming file, line and field; on any problem
 // it returns no rules. The rules come back with Source SourceFile.
 func LoadFile(file string, data []byte) ([]*Rule, error) {
-	ps := &parser{file: file}
-	root := ps.document(data)
+	ps := &parser{yamlfile.Checker{File: file}}
+	root := ps.Document(data, MaxFileSize)
 	var rules []*Rule
 	if root != nil {
-		if m, ok := ps.mapping(root, ""); ok {
-			f := ps.fields(m, "", "rules")
+		if m, ok := ps.Mapping(root, ""); ok {
+			f := ps.Fields(m, "", "rules")
 			rules = ps.ruleList(m, f["rules"])
 		}
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return nil, err
 	}
 	return rules, nil
@@ -84,13 +57,13 @@ func LoadFile(file string, data []byte) ([]*Rule, error) {
 // and the database. name stands in for the file name in errors. The rule
 // comes back with Source SourceAPI.
 func ParseRule(name string, data []byte) (*Rule, error) {
-	ps := &parser{file: name}
-	root := ps.document(data)
+	ps := &parser{yamlfile.Checker{File: name}}
+	root := ps.Document(data, MaxFileSize)
 	var r *Rule
 	if root != nil {
 		r = ps.rule(root, "", 0)
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return nil, err
 	}
 	r.Source = SourceAPI
@@ -101,86 +74,21 @@ func ParseRule(name string, data []byte) (*Rule, error) {
 // at the first. It walks yaml.v3's node tree instead of decoding into
 // structs so each message can carry the line and the path of the field.
 type parser struct {
-	file string
-	errs []*Error
-}
-
-func (ps *parser) errorf(line int, field, format string, args ...any) {
-	ps.errs = append(ps.errs, &Error{File: ps.file, Line: line, Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-// err returns the problems top to bottom, as an editor would show them.
-func (ps *parser) err() error {
-	if len(ps.errs) == 0 {
-		return nil
-	}
-	slices.SortStableFunc(ps.errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
-	errs := make([]error, len(ps.errs))
-	for i, e := range ps.errs {
-		errs[i] = e
-	}
-	return errors.Join(errs...)
-}
-
-// yamlLine pulls the line out of yaml.v3's "yaml: line 3: ..." messages.
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func (ps *parser) syntaxError(err error) {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		ps.errorf(line, "", "invalid YAML: %s", m[2])
-		return
-	}
-	ps.errorf(0, "", "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
-}
-
-// document decodes exactly one YAML document and returns its root.
-func (ps *parser) document(data []byte) *yaml.Node {
-	if len(data) > MaxFileSize {
-		ps.errorf(0, "", "larger than %d bytes", MaxFileSize)
-		return nil
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			ps.errorf(0, "", "empty document")
-		} else {
-			ps.syntaxError(err)
-		}
-		return nil
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		ps.errorf(extra.Line, "", "more than one YAML document")
-	case !errors.Is(err, io.EOF):
-		ps.syntaxError(err)
-	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode {
-		if len(root.Content) == 0 {
-			ps.errorf(0, "", "empty document")
-			return nil
-		}
-		root = root.Content[0]
-	}
-	return root
+	yamlfile.Checker
 }
 
 func (ps *parser) ruleList(parent, n *yaml.Node) []*Rule {
 	if n == nil {
-		ps.errorf(parent.Line, "rules", "missing")
+		ps.Errorf(parent.Line, "rules", "missing")
 		return nil
 	}
-	n = resolve(n)
+	n = yamlfile.Resolve(n)
 	if n.Kind != yaml.SequenceNode {
-		ps.errorf(n.Line, "rules", "must be a list of rules")
+		ps.Errorf(n.Line, "rules", "must be a list of rules")
 		return nil
 	}
 	if len(n.Content) > MaxRules {
-		ps.errorf(n.Line, "rules", "more than %d rules", MaxRules)
+		ps.Errorf(n.Line, "rules", "more than %d rules", MaxRules)
 		return nil
 	}
 	var out []*Rule
@@ -194,9 +102,9 @@ func (ps *parser) ruleList(parent, n *yaml.Node) []*Rule {
 		r.Source = SourceFile
 		if r.ID != "" {
 			if prev, dup := ids[r.ID]; dup {
-				ps.errorf(resolve(item).Line, join(path, "id"), "duplicate rule id %q, also on line %d", r.ID, prev)
+				ps.Errorf(yamlfile.Resolve(item).Line, yamlfile.Path(path, "id"), "duplicate rule id %q, also on line %d", r.ID, prev)
 			} else {
-				ids[r.ID] = resolve(item).Line
+				ids[r.ID] = yamlfile.Resolve(item).Line
 			}
 		}
 		out = append(out, r)
@@ -206,81 +114,81 @@ func (ps *parser) ruleList(parent, n *yaml.Node) []*Rule {
 
 // rule reads one rule; nil when it is not even a mapping.
 func (ps *parser) rule(n *yaml.Node, path string, pos int) *Rule {
-	m, ok := ps.mapping(n, path)
+	m, ok := ps.Mapping(n, path)
 	if !ok {
 		return nil
 	}
-	f := ps.fields(m, path, "id", "name", "description", "enabled", "order", "continue", "conditions", "actions")
+	f := ps.Fields(m, path, "id", "name", "description", "enabled", "order", "continue", "conditions", "actions")
 	r := &Rule{Enabled: true, pos: pos}
-	id, idNode := ps.str(m, f, path, "id", true)
+	id, idNode := ps.Str(m, f, path, "id", true)
 	if idNode != nil && id != "" && !idPattern.MatchString(id) {
-		ps.errorf(idNode.Line, join(path, "id"), "invalid id %q: use 1–64 lower-case letters, digits, '.', '_' or '-'", id)
+		ps.Errorf(idNode.Line, yamlfile.Path(path, "id"), "invalid id %q: use 1–64 lower-case letters, digits, '.', '_' or '-'", id)
 	}
 	r.ID = id
-	r.Name, _ = ps.str(m, f, path, "name", true)
+	r.Name, _ = ps.Str(m, f, path, "name", true)
 	if len(r.Name) > 200 {
-		ps.errorf(f["name"].Line, join(path, "name"), "longer than 200 bytes")
+		ps.Errorf(f["name"].Line, yamlfile.Path(path, "name"), "longer than 200 bytes")
 	}
-	r.Description, _ = ps.str(m, f, path, "description", false)
+	r.Description, _ = ps.Str(m, f, path, "description", false)
 	if len(r.Description) > 4000 {
-		ps.errorf(f["description"].Line, join(path, "description"), "longer than 4000 bytes")
+		ps.Errorf(f["description"].Line, yamlfile.Path(path, "description"), "longer than 4000 bytes")
 	}
-	if v, ok := ps.boolean(f, path, "enabled"); ok {
+	if v, ok := ps.Bool(f, path, "enabled"); ok {
 		r.Enabled = v
 	}
-	if v, ok := ps.boolean(f, path, "continue"); ok {
+	if v, ok := ps.Bool(f, path, "continue"); ok {
 		r.Continue = v
 	}
-	if n := resolve(f["order"]); n != nil {
+	if n := yamlfile.Resolve(f["order"]); n != nil {
 		v, err := strconv.Atoi(n.Value)
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || err != nil || v < -1000000 || v > 1000000 {
-			ps.errorf(n.Line, join(path, "order"), "must be a whole number from -1000000 to 1000000")
+			ps.Errorf(n.Line, yamlfile.Path(path, "order"), "must be a whole number from -1000000 to 1000000")
 		} else {
 			r.Order = v
 		}
 	}
 	if n := f["conditions"]; n != nil {
-		r.Conditions = ps.conditions(n, join(path, "conditions"))
+		r.Conditions = ps.conditions(n, yamlfile.Path(path, "conditions"))
 	}
-	r.Actions = ps.actions(m, f["actions"], join(path, "actions"))
+	r.Actions = ps.actions(m, f["actions"], yamlfile.Path(path, "actions"))
 	return r
 }
 
 func (ps *parser) conditions(n *yaml.Node, path string) Conditions {
 	var c Conditions
-	if resolve(n).ShortTag() == "!!null" {
+	if yamlfile.Resolve(n).ShortTag() == "!!null" {
 		return c // "conditions:" with nothing: match everything
 	}
-	m, ok := ps.mapping(n, path)
+	m, ok := ps.Mapping(n, path)
 	if !ok {
 		return c
 	}
-	f := ps.fields(m, path, "format", "rule_id", "rule_name", "title", "severity", "host", "user", "observable_in_incident", "observable_in_watchlist", "count")
+	f := ps.Fields(m, path, "format", "rule_id", "rule_name", "title", "severity", "host", "user", "observable_in_incident", "observable_in_watchlist", "count")
 	if n := f["format"]; n != nil {
-		for _, v := range ps.strList(n, join(path, "format")) {
-			if !slices.Contains(ingest.Formats(), strings.ToLower(v.s)) {
-				ps.errorf(v.line, join(path, "format"), "unknown format %q (one of %s)", v.s, strings.Join(ingest.Formats(), ", "))
+		for _, v := range ps.StrList(n, yamlfile.Path(path, "format")) {
+			if !slices.Contains(ingest.Formats(), strings.ToLower(v.S)) {
+				ps.Errorf(v.Line, yamlfile.Path(path, "format"), "unknown format %q (one of %s)", v.S, strings.Join(ingest.Formats(), ", "))
 				continue
 			}
-			c.Format = append(c.Format, strings.ToLower(v.s))
+			c.Format = append(c.Format, strings.ToLower(v.S))
 		}
 	}
-	c.RuleID = ps.patterns(f["rule_id"], join(path, "rule_id"))
-	c.RuleName = ps.patterns(f["rule_name"], join(path, "rule_name"))
-	c.Title = ps.patterns(f["title"], join(path, "title"))
-	c.Host = ps.patterns(f["host"], join(path, "host"))
-	c.User = ps.patterns(f["user"], join(path, "user"))
+	c.RuleID = ps.patterns(f["rule_id"], yamlfile.Path(path, "rule_id"))
+	c.RuleName = ps.patterns(f["rule_name"], yamlfile.Path(path, "rule_name"))
+	c.Title = ps.patterns(f["title"], yamlfile.Path(path, "title"))
+	c.Host = ps.patterns(f["host"], yamlfile.Path(path, "host"))
+	c.User = ps.patterns(f["user"], yamlfile.Path(path, "user"))
 	if n := f["severity"]; n != nil {
-		c.Severity = ps.severity(n, join(path, "severity"))
+		c.Severity = ps.severity(n, yamlfile.Path(path, "severity"))
 	}
 	if n := f["observable_in_incident"]; n != nil {
-		c.ObservableInIncident = ps.observableCond(n, join(path, "observable_in_incident"))
+		c.ObservableInIncident = ps.observableCond(n, yamlfile.Path(path, "observable_in_incident"))
 	}
 	if n := f["observable_in_watchlist"]; n != nil {
-		c.ObservableInWatchlist = ps.observableCond(n, join(path, "observable_in_watchlist"))
+		c.ObservableInWatchlist = ps.observableCond(n, yamlfile.Path(path, "observable_in_watchlist"))
 	}
 	if n := f["count"]; n != nil {
-		c.Count = ps.count(n, join(path, "count"))
+		c.Count = ps.count(n, yamlfile.Path(path, "count"))
 	}
 	return c
 }
@@ -290,13 +198,13 @@ func (ps *parser) conditions(n *yaml.Node, path string) Conditions {
 var severityExpr = regexp.MustCompile(`^(>=|<=|>|<|=)?\s*(S[0-9]+)$`)
 
 func (ps *parser) severity(n *yaml.Node, path string) []core.Severity {
-	n = resolve(n)
+	n = yamlfile.Resolve(n)
 	if n.Kind == yaml.SequenceNode {
 		var out []core.Severity
-		for _, v := range ps.strList(n, path) {
-			s := core.Severity(strings.ToUpper(v.s))
+		for _, v := range ps.StrList(n, path) {
+			s := core.Severity(strings.ToUpper(v.S))
 			if !s.Valid() {
-				ps.errorf(v.line, path, "unknown severity %q (S1 to S4)", v.s)
+				ps.Errorf(v.Line, path, "unknown severity %q (S1 to S4)", v.S)
 				continue
 			}
 			if !slices.Contains(out, s) {
@@ -307,12 +215,12 @@ func (ps *parser) severity(n *yaml.Node, path string) []core.Severity {
 		return out
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		ps.errorf(n.Line, path, `must be a list of severities or a comparison such as ">= S2"`)
+		ps.Errorf(n.Line, path, `must be a list of severities or a comparison such as ">= S2"`)
 		return nil
 	}
 	m := severityExpr.FindStringSubmatch(strings.ToUpper(strings.TrimSpace(n.Value)))
 	if m == nil || !core.Severity(m[2]).Valid() {
-		ps.errorf(n.Line, path, `%q is not a severity or a comparison such as ">= S2" (S1 is the most severe)`, n.Value)
+		ps.Errorf(n.Line, path, `%q is not a severity or a comparison such as ">= S2" (S1 is the most severe)`, n.Value)
 		return nil
 	}
 	ref := severityRank(core.Severity(m[2]))
@@ -337,23 +245,23 @@ func (ps *parser) severity(n *yaml.Node, path string) []core.Severity {
 		}
 	}
 	if len(out) == 0 {
-		ps.errorf(n.Line, path, "%q matches no severity", n.Value)
+		ps.Errorf(n.Line, path, "%q matches no severity", n.Value)
 	}
 	return out
 }
 
 func (ps *parser) observableCond(n *yaml.Node, path string) *ObservableCond {
-	n = resolve(n)
+	n = yamlfile.Resolve(n)
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
 		var b bool
 		if err := n.Decode(&b); err != nil || !b {
-			ps.errorf(n.Line, path, "must be true or a list of observable types (leave it out for false)")
+			ps.Errorf(n.Line, path, "must be true or a list of observable types (leave it out for false)")
 			return nil
 		}
 		return &ObservableCond{}
 	}
 	if n.Kind != yaml.SequenceNode {
-		ps.errorf(n.Line, path, "must be true or a list of observable types")
+		ps.Errorf(n.Line, path, "must be true or a list of observable types")
 		return nil
 	}
 	return &ObservableCond{Types: ps.obsTypes(n, path)}
@@ -361,10 +269,10 @@ func (ps *parser) observableCond(n *yaml.Node, path string) *ObservableCond {
 
 func (ps *parser) obsTypes(n *yaml.Node, path string) []string {
 	var out []string
-	for _, v := range ps.strList(n, path) {
-		t := strings.ToLower(v.s)
+	for _, v := range ps.StrList(n, path) {
+		t := strings.ToLower(v.S)
 		if !slices.Contains(ingest.ObservableTypes, t) {
-			ps.errorf(v.line, path, "unknown observable type %q (one of %s)", v.s, strings.Join(ingest.ObservableTypes, ", "))
+			ps.Errorf(v.Line, path, "unknown observable type %q (one of %s)", v.S, strings.Join(ingest.ObservableTypes, ", "))
 			continue
 		}
 		if !slices.Contains(out, t) {
@@ -379,29 +287,29 @@ func (ps *parser) obsTypes(n *yaml.Node, path string) []string {
 const maxWindow = 366 * 24 * time.Hour
 
 func (ps *parser) count(n *yaml.Node, path string) *CountCond {
-	m, ok := ps.mapping(n, path)
+	m, ok := ps.Mapping(n, path)
 	if !ok {
 		return nil
 	}
-	f := ps.fields(m, path, "at_least", "within", "of")
+	f := ps.Fields(m, path, "at_least", "within", "of")
 	c := &CountCond{Of: CountFingerprint}
-	if v := resolve(f["at_least"]); v == nil {
-		ps.errorf(m.Line, join(path, "at_least"), "missing")
+	if v := yamlfile.Resolve(f["at_least"]); v == nil {
+		ps.Errorf(m.Line, yamlfile.Path(path, "at_least"), "missing")
 	} else if i, err := strconv.ParseInt(v.Value, 10, 64); v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" || err != nil || i < 1 || i > 1e9 {
-		ps.errorf(v.Line, join(path, "at_least"), "must be a whole number from 1 to 1000000000")
+		ps.Errorf(v.Line, yamlfile.Path(path, "at_least"), "must be a whole number from 1 to 1000000000")
 	} else {
 		c.AtLeast = i
 	}
-	if s, sn := ps.str(m, f, path, "within", true); sn != nil && s != "" {
+	if s, sn := ps.Str(m, f, path, "within", true); sn != nil && s != "" {
 		if d, err := parseDuration(s); err != nil {
-			ps.errorf(sn.Line, join(path, "within"), "%v", err)
+			ps.Errorf(sn.Line, yamlfile.Path(path, "within"), "%v", err)
 		} else {
 			c.Within = d
 		}
 	}
-	if s, sn := ps.str(m, f, path, "of", false); sn != nil {
+	if s, sn := ps.Str(m, f, path, "of", false); sn != nil {
 		if s != CountFingerprint && s != CountRuleHost {
-			ps.errorf(sn.Line, join(path, "of"), "must be %q or %q", CountFingerprint, CountRuleHost)
+			ps.Errorf(sn.Line, yamlfile.Path(path, "of"), "must be %q or %q", CountFingerprint, CountRuleHost)
 		} else {
 			c.Of = s
 		}
@@ -437,20 +345,20 @@ func parseDuration(s string) (time.Duration, error) {
 
 func (ps *parser) actions(parent, n *yaml.Node, path string) []Action {
 	if n == nil {
-		ps.errorf(parent.Line, path, "missing: a rule needs at least one action")
+		ps.Errorf(parent.Line, path, "missing: a rule needs at least one action")
 		return nil
 	}
-	n = resolve(n)
+	n = yamlfile.Resolve(n)
 	if n.Kind != yaml.SequenceNode {
-		ps.errorf(n.Line, path, "must be a list of actions")
+		ps.Errorf(n.Line, path, "must be a list of actions")
 		return nil
 	}
 	if len(n.Content) == 0 {
-		ps.errorf(n.Line, path, "a rule needs at least one action")
+		ps.Errorf(n.Line, path, "a rule needs at least one action")
 		return nil
 	}
 	if len(n.Content) > 16 {
-		ps.errorf(n.Line, path, "more than 16 actions")
+		ps.Errorf(n.Line, path, "more than 16 actions")
 		return nil
 	}
 	var out []Action
@@ -458,37 +366,37 @@ func (ps *parser) actions(parent, n *yaml.Node, path string) []Action {
 	terminal := ""
 	for i, item := range n.Content {
 		ipath := fmt.Sprintf("%s[%d]", path, i)
-		m, ok := ps.mapping(item, ipath)
+		m, ok := ps.Mapping(item, ipath)
 		if !ok {
 			continue
 		}
 		if len(m.Content) != 2 {
-			ps.errorf(m.Line, ipath, "an action is one of %s, each in its own list item", strings.Join(ActionKinds, ", "))
+			ps.Errorf(m.Line, ipath, "an action is one of %s, each in its own list item", strings.Join(ActionKinds, ", "))
 			continue
 		}
-		k, v := resolve(m.Content[0]), m.Content[1]
+		k, v := yamlfile.Resolve(m.Content[0]), m.Content[1]
 		if k.Kind != yaml.ScalarNode || !slices.Contains(ActionKinds, k.Value) {
-			ps.errorf(k.Line, ipath, "unknown action %q (one of %s)", k.Value, strings.Join(ActionKinds, ", "))
+			ps.Errorf(k.Line, ipath, "unknown action %q (one of %s)", k.Value, strings.Join(ActionKinds, ", "))
 			continue
 		}
-		kpath := join(ipath, k.Value)
+		kpath := yamlfile.Path(ipath, k.Value)
 		if prev, dup := kinds[k.Value]; dup {
-			ps.errorf(k.Line, kpath, "given twice in one rule (also on line %d)", prev)
+			ps.Errorf(k.Line, kpath, "given twice in one rule (also on line %d)", prev)
 			continue
 		}
 		kinds[k.Value] = k.Line
 		a := Action{Kind: k.Value}
 		switch k.Value {
 		case ActSetSeverity:
-			s, sn := ps.scalar(v, kpath)
+			s, sn := ps.Scalar(v, kpath)
 			if sn != nil && !core.Severity(strings.ToUpper(s)).Valid() {
-				ps.errorf(sn.Line, kpath, "unknown severity %q (S1 to S4)", s)
+				ps.Errorf(sn.Line, kpath, "unknown severity %q (S1 to S4)", s)
 			}
 			a.Severity = core.Severity(strings.ToUpper(s))
 		case ActAssign:
-			s, sn := ps.scalar(v, kpath)
+			s, sn := ps.Scalar(v, kpath)
 			if sn != nil && (s == "" || len(s) > 64) {
-				ps.errorf(sn.Line, kpath, "must name a user")
+				ps.Errorf(sn.Line, kpath, "must name a user")
 			}
 			a.User = s
 		case ActSuppress:
@@ -500,7 +408,7 @@ func (ps *parser) actions(parent, n *yaml.Node, path string) []Action {
 		}
 		if a.Terminal() {
 			if terminal != "" {
-				ps.errorf(k.Line, kpath, "a rule may only %s, promote or attach once: it already does %s", ActSuppress, terminal)
+				ps.Errorf(k.Line, kpath, "a rule may only %s, promote or attach once: it already does %s", ActSuppress, terminal)
 				continue
 			}
 			terminal = a.Kind
@@ -522,30 +430,30 @@ func (ps *parser) actions(parent, n *yaml.Node, path string) []Action {
 }
 
 func (ps *parser) suppress(v *yaml.Node, path string, a *Action) {
-	m, ok := ps.mapping(v, path)
+	m, ok := ps.Mapping(v, path)
 	if !ok {
 		return
 	}
-	f := ps.fields(m, path, "reason", "for", "until")
-	a.Reason, _ = ps.str(m, f, path, "reason", true)
+	f := ps.Fields(m, path, "reason", "for", "until")
+	a.Reason, _ = ps.Str(m, f, path, "reason", true)
 	if len(a.Reason) > 1000 {
-		ps.errorf(f["reason"].Line, join(path, "reason"), "longer than 1000 bytes")
+		ps.Errorf(f["reason"].Line, yamlfile.Path(path, "reason"), "longer than 1000 bytes")
 	}
-	forS, forN := ps.str(m, f, path, "for", false)
+	forS, forN := ps.Str(m, f, path, "for", false)
 	if forN != nil {
 		if d, err := parseDuration(forS); err != nil {
-			ps.errorf(forN.Line, join(path, "for"), "%v", err)
+			ps.Errorf(forN.Line, yamlfile.Path(path, "for"), "%v", err)
 		} else {
 			a.For = d
 		}
 	}
-	if un := resolve(f["until"]); un != nil {
+	if un := yamlfile.Resolve(f["until"]); un != nil {
 		t, err := parseTime(un)
 		switch {
 		case err != nil:
-			ps.errorf(un.Line, join(path, "until"), "%v", err)
+			ps.Errorf(un.Line, yamlfile.Path(path, "until"), "%v", err)
 		case forN != nil:
-			ps.errorf(un.Line, join(path, "until"), "give for or until, not both")
+			ps.Errorf(un.Line, yamlfile.Path(path, "until"), "give for or until, not both")
 		default:
 			a.Until = &t
 		}
@@ -567,170 +475,51 @@ func parseTime(n *yaml.Node) (time.Time, error) {
 }
 
 func (ps *parser) promote(v *yaml.Node, path string, a *Action) {
-	if r := resolve(v); r.Kind == yaml.ScalarNode && r.ShortTag() == "!!null" {
+	if r := yamlfile.Resolve(v); r.Kind == yaml.ScalarNode && r.ShortTag() == "!!null" {
 		return // "promote:" alone: all defaults
 	}
-	m, ok := ps.mapping(v, path)
+	m, ok := ps.Mapping(v, path)
 	if !ok {
 		return
 	}
-	f := ps.fields(m, path, "category", "severity")
-	if s, sn := ps.str(m, f, path, "category", false); sn != nil {
+	f := ps.Fields(m, path, "category", "severity")
+	if s, sn := ps.Str(m, f, path, "category", false); sn != nil {
 		if !core.Category(s).Valid() {
-			ps.errorf(sn.Line, join(path, "category"), "unknown category %q", s)
+			ps.Errorf(sn.Line, yamlfile.Path(path, "category"), "unknown category %q", s)
 		}
 		a.Category = core.Category(s)
 	}
-	if s, sn := ps.str(m, f, path, "severity", false); sn != nil {
+	if s, sn := ps.Str(m, f, path, "severity", false); sn != nil {
 		if !core.Severity(strings.ToUpper(s)).Valid() {
-			ps.errorf(sn.Line, join(path, "severity"), "unknown severity %q (S1 to S4)", s)
+			ps.Errorf(sn.Line, yamlfile.Path(path, "severity"), "unknown severity %q (S1 to S4)", s)
 		}
 		a.Severity = core.Severity(strings.ToUpper(s))
 	}
 }
 
 func (ps *parser) attach(v *yaml.Node, path string, a *Action) {
-	if r := resolve(v); r.Kind == yaml.ScalarNode && (r.ShortTag() == "!!null" || (r.ShortTag() == "!!bool" && r.Value == "true")) {
+	if r := yamlfile.Resolve(v); r.Kind == yaml.ScalarNode && (r.ShortTag() == "!!null" || (r.ShortTag() == "!!bool" && r.Value == "true")) {
 		return // "attach: true": by observable or host, any type
 	}
-	m, ok := ps.mapping(v, path)
+	m, ok := ps.Mapping(v, path)
 	if !ok {
 		return
 	}
-	f := ps.fields(m, path, "by", "observable_types")
+	f := ps.Fields(m, path, "by", "observable_types")
 	if n := f["by"]; n != nil {
-		for _, s := range ps.strList(n, join(path, "by")) {
-			if s.s != AttachByObservable && s.s != AttachByHost {
-				ps.errorf(s.line, join(path, "by"), "must be %q or %q", AttachByObservable, AttachByHost)
+		for _, s := range ps.StrList(n, yamlfile.Path(path, "by")) {
+			if s.S != AttachByObservable && s.S != AttachByHost {
+				ps.Errorf(s.Line, yamlfile.Path(path, "by"), "must be %q or %q", AttachByObservable, AttachByHost)
 				continue
 			}
-			if !slices.Contains(a.By, s.s) {
-				a.By = append(a.By, s.s)
+			if !slices.Contains(a.By, s.S) {
+				a.By = append(a.By, s.S)
 			}
 		}
 	}
 	if n := f["observable_types"]; n != nil {
-		a.ObservableTypes = ps.obsTypes(n, join(path, "observable_types"))
+		a.ObservableTypes = ps.obsTypes(n, yamlfile.Path(path, "observable_types"))
 	}
-}
-
-// resolve follows aliases to the node they name.
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func (ps *parser) mapping(n *yaml.Node, path string) (*yaml.Node, bool) {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		line := 0
-		if n != nil {
-			line = n.Line
-		}
-		ps.errorf(line, path, "must be a mapping of fields")
-		return nil, false
-	}
-	return n, true
-}
-
-// fields returns the values of a mapping by key, refusing keys not in
-// known and keys given twice.
-func (ps *parser) fields(m *yaml.Node, path string, known ...string) map[string]*yaml.Node {
-	out := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := resolve(m.Content[i]), m.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			ps.errorf(k.Line, path, "field names must be plain strings")
-			continue
-		}
-		name := join(path, k.Value)
-		switch {
-		case !slices.Contains(known, k.Value):
-			ps.errorf(k.Line, name, "unknown field (known: %s)", strings.Join(known, ", "))
-		case out[k.Value] != nil:
-			ps.errorf(k.Line, name, "given more than once")
-		default:
-			out[k.Value] = v
-		}
-	}
-	return out
-}
-
-// str reads a scalar field. It returns the value node when the field is
-// present (even if invalid) so callers can report on its line.
-func (ps *parser) str(m *yaml.Node, f map[string]*yaml.Node, path, key string, required bool) (string, *yaml.Node) {
-	name := join(path, key)
-	n := resolve(f[key])
-	if n == nil {
-		if required {
-			ps.errorf(m.Line, name, "missing")
-		}
-		return "", nil
-	}
-	s, sn := ps.scalar(n, name)
-	if sn != nil && s == "" && required {
-		ps.errorf(n.Line, name, "must not be empty")
-	}
-	return s, sn
-}
-
-// scalar reads a string value.
-func (ps *parser) scalar(n *yaml.Node, path string) (string, *yaml.Node) {
-	n = resolve(n)
-	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" || n.ShortTag() == "!!binary" {
-		ps.errorf(n.Line, path, "must be a string")
-		return "", nil
-	}
-	return strings.TrimSpace(n.Value), n
-}
-
-func (ps *parser) boolean(f map[string]*yaml.Node, path, key string) (bool, bool) {
-	n := resolve(f[key])
-	if n == nil {
-		return false, false
-	}
-	var b bool
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-		ps.errorf(n.Line, join(path, key), "must be true or false")
-		return false, false
-	}
-	return b, true
-}
-
-type lineStr struct {
-	s    string
-	line int
-}
-
-// strList reads a string or a list of strings.
-func (ps *parser) strList(n *yaml.Node, path string) []lineStr {
-	n = resolve(n)
-	items := []*yaml.Node{n}
-	if n.Kind == yaml.SequenceNode {
-		items = n.Content
-		if len(items) == 0 {
-			ps.errorf(n.Line, path, "an empty list matches nothing; leave the field out instead")
-		}
-		if len(items) > 1000 {
-			ps.errorf(n.Line, path, "more than 1000 items")
-			return nil
-		}
-	}
-	var out []lineStr
-	for _, it := range items {
-		s, sn := ps.scalar(it, path)
-		if sn == nil {
-			continue
-		}
-		if s == "" {
-			ps.errorf(sn.Line, path, "must not be empty")
-			continue
-		}
-		out = append(out, lineStr{s, sn.Line})
-	}
-	return out
 }
 
 func (ps *parser) patterns(n *yaml.Node, path string) Patterns {
@@ -738,21 +527,14 @@ func (ps *parser) patterns(n *yaml.Node, path string) Patterns {
 		return Patterns{}
 	}
 	var p Patterns
-	for _, v := range ps.strList(n, path) {
-		re, err := compilePattern(v.s)
+	for _, v := range ps.StrList(n, path) {
+		re, err := compilePattern(v.S)
 		if err != nil {
-			ps.errorf(v.line, path, "%v", err)
+			ps.Errorf(v.Line, path, "%v", err)
 			continue
 		}
-		p.src = append(p.src, v.s)
+		p.src = append(p.src, v.S)
 		p.res = append(p.res, re)
 	}
 	return p
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }

@@ -69,6 +69,30 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, resp)
 }
 
+// changePassword ends every session of the user, this one included: the
+// client signs in again with the new password.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	client, _, _ := net.SplitHostPort(r.RemoteAddr)
+	err := s.app.ChangePassword(r.Context(), actorFrom(r), req.Current, req.New, client)
+	if errors.Is(err, app.ErrTooManyAttempts) {
+		w.Header().Set("Retry-After", "900")
+		return &httpError{status: http.StatusTooManyRequests, detail: err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	users, err := s.app.ListUsers(r.Context(), actorFrom(r))
 	if err != nil {

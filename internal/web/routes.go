@@ -14,6 +14,7 @@ func (s *Server) routeList() []route {
 		{method: "POST", path: "/api/v1/auth/login", h: s.login, public: true},
 		{method: "POST", path: "/api/v1/auth/logout", h: s.logout},
 		{method: "GET", path: "/api/v1/me", h: s.me},
+		{method: "POST", path: "/api/v1/me/password", h: s.changePassword},
 		{method: "GET", path: "/auth/oidc/login", h: s.oidcLogin, public: true},
 		{method: "GET", path: "/auth/oidc/callback", h: s.oidcCallback, public: true},
 
@@ -36,6 +37,8 @@ func (s *Server) routeList() []route {
 		{method: "GET", path: "/api/v1/incidents/{key}/actions", h: s.listActions},
 		{method: "POST", path: "/api/v1/incidents/{key}/actions", h: s.recordAction},
 		{method: "GET", path: "/api/v1/incidents/{key}/timeline", h: s.timeline},
+		{method: "GET", path: "/api/v1/incidents/{key}/events", h: s.incidentEvents},
+		{method: "GET", path: "/api/v1/events", h: s.listEvents},
 		{method: "GET", path: "/api/v1/incidents/{key}/members", h: s.listMembers},
 		{method: "PUT", path: "/api/v1/incidents/{key}/members/{user}", h: s.addMember},
 		{method: "DELETE", path: "/api/v1/incidents/{key}/members/{user}", h: s.removeMember},

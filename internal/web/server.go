@@ -46,6 +46,7 @@ type Server struct {
 	routes   []route
 	origin   *http.CrossOriginProtection
 	ui       *ui.UI
+	streams  streams
 }
 
 // handlerFunc is the shape of every handler: it returns an error instead

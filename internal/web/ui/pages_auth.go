@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/irdesk/irdesk/internal/app"
+	"github.com/irdesk/irdesk/internal/auth"
 	"github.com/irdesk/irdesk/internal/core"
 	"github.com/irdesk/irdesk/internal/i18n"
 )
@@ -233,6 +234,8 @@ type settingsView struct {
 	TOTP      app.TOTPState
 	TOTPOff   bool
 	TOTPError string
+	// PasswordError says why a password change was refused.
+	PasswordError string
 }
 
 // commonZones are offered in the picker; any IANA name may be typed.
@@ -293,6 +296,30 @@ func (u *UI) settingsSubmit(w http.ResponseWriter, r *http.Request, rq *request)
 	}
 	http.SetCookie(w, c)
 	http.Redirect(w, r, "/settings?saved=1", http.StatusSeeOther)
+	return nil
+}
+
+// passwordSubmit changes the user's password. Every session of the user
+// ends with it, this one included, so the browser goes to sign in again.
+func (u *UI) passwordSubmit(w http.ResponseWriter, r *http.Request, rq *request) error {
+	client, _, _ := net.SplitHostPort(r.RemoteAddr)
+	err := u.app.ChangePassword(r.Context(), rq.actor, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), client)
+	var fe *core.FieldError
+	switch {
+	case errors.As(err, &fe):
+		msg := rq.tr.T("password.wrong_current")
+		if fe.Field == "new_password" {
+			msg = rq.tr.T("password.weak", auth.MinPasswordLen)
+		}
+		return u.renderSettings(w, r, rq, http.StatusUnprocessableEntity, settingsView{PasswordError: msg})
+	case errors.Is(err, app.ErrTooManyAttempts):
+		return u.renderSettings(w, r, rq, http.StatusTooManyRequests, settingsView{PasswordError: rq.tr.T("password.throttled")})
+	case err != nil:
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: u.opts.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: u.opts.SecureCookies || r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }
 

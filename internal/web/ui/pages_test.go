@@ -380,11 +380,11 @@ func TestStaticFiles(t *testing.T) {
 	b := e.browser("en")
 	p := b.mustGet("/login", 200)
 	urls := assetRe.FindAllStringSubmatch(p.body, -1)
-	if len(urls) != 3 {
+	if len(urls) != 4 {
 		t.Fatalf("asset links: %v", urls)
 	}
 	for _, m := range urls {
-		if !regexp.MustCompile(`^/static/(app|htmx\.min|favicon)\.[0-9a-f]{12}\.(css|js|svg)$`).MatchString(m[1]) {
+		if !regexp.MustCompile(`^/static/(app|htmx\.min|live|favicon)\.[0-9a-f]{12}\.(css|js|svg)$`).MatchString(m[1]) {
 			t.Errorf("asset URL without a content hash: %s", m[1])
 		}
 		p := b.mustGet(m[1], 200)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -86,22 +87,23 @@ func (u *UI) adminUserAction(action string) pageHandler {
 	return func(w http.ResponseWriter, r *http.Request, rq *request) error {
 		name := r.PathValue("name")
 		var err error
+		done := action
 		switch action {
 		case "disable":
-			err = u.app.SetUserDisabled(r.Context(), rq.actor, name, true)
-			action = "disabled"
+			err, done = u.app.SetUserDisabled(r.Context(), rq.actor, name, true), "disabled"
 		case "enable":
-			err = u.app.SetUserDisabled(r.Context(), rq.actor, name, false)
-			action = "enabled"
+			err, done = u.app.SetUserDisabled(r.Context(), rq.actor, name, false), "enabled"
 		case "role":
 			err = u.app.ChangeUserRole(r.Context(), rq.actor, name, core.Role(r.PostForm.Get("role")))
 		case "totp":
 			err = u.app.ResetTOTP(r.Context(), rq.actor, name)
+		default:
+			return fmt.Errorf("unknown user action %q", action)
 		}
 		if err != nil {
 			return err
 		}
-		http.Redirect(w, r, "/admin?done="+action, http.StatusSeeOther)
+		http.Redirect(w, r, "/admin?done="+done, http.StatusSeeOther)
 		return nil
 	}
 }

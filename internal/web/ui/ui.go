@@ -129,6 +129,7 @@ func (u *UI) Routes() []Route {
 		{"POST", "/lang", u.switchLang},
 		{"GET", "/settings", u.authed(u.settingsPage)},
 		{"POST", "/settings", u.authed(u.settingsSubmit)},
+		{"POST", "/settings/password", u.authed(u.passwordSubmit)},
 		{"POST", "/settings/totp/begin", u.authed(u.totpBegin)},
 		{"GET", "/settings/totp", u.authed(u.totpSetupPage)},
 		{"POST", "/settings/totp/confirm", u.authed(u.totpConfirm)},
