@@ -87,6 +87,11 @@ actions:
 	if _, err := d.Render(Input{Value: "x\r\nX-Evil: 1"}, MaskedSecrets); err == nil {
 		t.Error("a line break went into a header")
 	}
+	for _, v := range []string{"..", "."} {
+		if _, err := d.Render(Input{Value: v}, MaskedSecrets); err == nil {
+			t.Errorf("%q went into the URL path, where it would climb to another endpoint", v)
+		}
+	}
 	if _, err := d.Render(in, secretsOf(nil)); err == nil || !strings.Contains(err.Error(), "api_key") {
 		t.Errorf("missing secret: %v", err)
 	}

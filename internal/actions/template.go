@@ -172,7 +172,15 @@ func (e renderEnv) renderURL(base, tmpl string) (string, error) {
 		return u.String(), nil
 	}
 	path, query, hasQuery := strings.Cut(tmpl, "?")
-	p, err := e.render(path, func(v string) (string, error) { return url.PathEscape(v), nil })
+	p, err := e.render(path, func(v string) (string, error) {
+		// PathEscape leaves "." and ".." as they are, and a client or
+		// server would resolve them: a value must not climb to a sibling
+		// endpoint.
+		if v == "." || v == ".." {
+			return "", fmt.Errorf("the value %q cannot stand in a URL path", v)
+		}
+		return url.PathEscape(v), nil
+	})
 	if err != nil {
 		return "", err
 	}

@@ -521,7 +521,12 @@ func (app *App) actionClient() *http.Client {
 	if app.cfg.Actions.Client != nil {
 		return app.cfg.Actions.Client
 	}
-	return notify.HTTPClient()
+	// Each run has its definition's own timeout on its context; a client
+	// timeout would cut a slow vendor call that succeeded and send it
+	// again. Redirects are still not followed.
+	c := notify.HTTPClient()
+	c.Timeout = 0
+	return c
 }
 
 // scrub replaces every secret value in s with the mask, in case a service

@@ -29,6 +29,10 @@ type ClockView struct {
 	Reference string     `json:"reference,omitempty"`
 	Reason    string     `json:"reason,omitempty"`
 	By        string     `json:"by,omitempty"`
+	// Exercise marks the clock of an exercise: computed as for a real
+	// incident, so the drill practises the reports, but in state
+	// "exercise" until recorded, so it never falls due or escalates.
+	Exercise bool `json:"exercise,omitempty"`
 }
 
 // clockViews computes an incident's clocks and overlays the records.
@@ -37,6 +41,11 @@ func (app *App) clockViews(inc *core.Incident, recs []store.ClockRecord, now tim
 	for _, c := range deadline.Compute(deadline.FromIncident(inc), app.cfg.Clocks) {
 		v := ClockView{Incident: inc.Key, RuleID: c.RuleID, TitleJA: c.TitleJA, TitleEN: c.TitleEN, Recipient: c.Recipient,
 			Source: c.Source, Start: c.Start, Due: c.Due, WarnFrom: c.WarnFrom, State: deadline.State(c, now, false)}
+		if inc.Exercise {
+			// Safer than starting no clock: an incident flagged an exercise
+			// by mistake still shows its deadlines, marked, on its page.
+			v.Exercise, v.State = true, deadline.StateExercise
+		}
 		for _, r := range recs {
 			if r.IncidentID == inc.ID && r.RuleID == c.RuleID {
 				at := r.At
@@ -154,7 +163,7 @@ func (app *App) DueClocks(ctx context.Context, a Actor, within time.Duration) ([
 		}
 		for _, inc := range incs {
 			for _, v := range app.clockViews(inc, recs, now) {
-				if v.At == nil && !v.Due.After(now.Add(within)) {
+				if v.At == nil && !v.Exercise && !v.Due.After(now.Add(within)) {
 					out = append(out, v)
 				}
 			}

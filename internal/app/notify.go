@@ -191,7 +191,27 @@ func (app *App) EscalationRules(ctx context.Context, a Actor) ([]*escalation.Rul
 	if !a.System && !a.User.Role.AtLeastAnalyst() {
 		return nil, forbidden("your role may not read escalation rules")
 	}
-	return app.escalationRules(ctx, app.store)
+	rules, err := app.escalationRules(ctx, app.store)
+	if err != nil || a.System || a.User.Role.AtLeastLead() {
+		return rules, err
+	}
+	// Slack and Teams put their credential in the URL: analysts see where
+	// a rule sends, not the secret.
+	out := make([]*escalation.Rule, len(rules))
+	for i, r := range rules {
+		out[i] = maskedRule(r)
+	}
+	return out, nil
+}
+
+// maskedRule is a copy of r with its channel addresses masked.
+func maskedRule(r *escalation.Rule) *escalation.Rule {
+	c := *r
+	c.Notify.Channels = make([]core.Channel, len(r.Notify.Channels))
+	for i, ch := range r.Notify.Channels {
+		c.Notify.Channels[i] = ch.Masked()
+	}
+	return &c
 }
 
 type ruleReader interface {
@@ -295,7 +315,8 @@ func (app *App) SaveEscalationRule(ctx context.Context, a Actor, r *escalation.R
 		if err := tx.SaveEscalationRule(ctx, r.ID, string(def)); err != nil {
 			return err
 		}
-		return appendEvent(ctx, tx, a, core.EvEscalationRuleSaved, 0, map[string]any{"rule": r})
+		// The audit trail is read more widely than the rules: no secrets.
+		return appendEvent(ctx, tx, a, core.EvEscalationRuleSaved, 0, map[string]any{"rule": maskedRule(r)})
 	})
 	app.escCache.reset()
 	if err != nil {

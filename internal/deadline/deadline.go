@@ -165,6 +165,11 @@ const (
 	StateOverdue     = "overdue"
 	StateSubmitted   = "submitted"
 	StateNotRequired = "not_required"
+	// StateExercise is the state of every clock of an exercise (訓練) not
+	// yet recorded, whatever the time, set in the app layer: a drill shows
+	// its clocks so that the reporting is practised, but never falls due,
+	// so it escalates to no one and is listed with no real deadline.
+	StateExercise = "exercise"
 )
 
 // State says where clock c stands at now: submitted once submitted, whatever

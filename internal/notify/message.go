@@ -84,8 +84,13 @@ func Render(lang string, c Content) (subject, body string) {
 			b.WriteString(t("このインシデントはまだ誰も対応を開始していません。\n\n", "Nobody has taken this incident on yet.\n\n"))
 		}
 	case "task_overdue":
+		task := c.TaskTitle
+		if c.Restricted {
+			// A task's title is free text about the incident.
+			task = t("（閲覧制限）", "(restricted)")
+		}
 		fmt.Fprintf(&b, t("タスク「%s」が期限（%s）を過ぎています。\n\n", "The task \"%s\" was due at %s.\n\n"),
-			c.TaskTitle, c.Due.In(loc).Format("2006-01-02 15:04 MST"))
+			task, c.Due.In(loc).Format("2006-01-02 15:04 MST"))
 	case "clock_due_soon":
 		fmt.Fprintf(&b, t("%sの期限は %s です。提出の準備をしてください。\n\n", "%s is due at %s. Prepare the submission.\n\n"),
 			c.ClockTitle, c.Due.In(loc).Format("2006-01-02 15:04 MST"))

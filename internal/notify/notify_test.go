@@ -310,11 +310,15 @@ func TestSlackAndTeamsPayloads(t *testing.T) {
 	if strings.Contains(text, "<!channel>") || strings.Contains(text, "<https://evil") || !strings.Contains(text, "&lt;!channel&gt;") {
 		t.Errorf("slack text not escaped: %q", text)
 	}
+	m.Body = "[Reset your password](https://evil.example)"
 	if err := (Teams{Client: HTTPClient()}).Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
 	att := bodies[1]["attachments"].([]any)[0].(map[string]any)
 	card := att["content"].(map[string]any)
+	if text := card["body"].([]any)[1].(map[string]any)["text"].(string); strings.Contains(text, "](") {
+		t.Errorf("teams text keeps a Markdown link: %q", text)
+	}
 	if att["contentType"] != "application/vnd.microsoft.card.adaptive" || card["type"] != "AdaptiveCard" {
 		t.Errorf("teams card %v", att)
 	}

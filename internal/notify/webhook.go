@@ -97,8 +97,8 @@ func (t Teams) Send(ctx context.Context, m Message) error {
 		"type":    "AdaptiveCard",
 		"version": "1.4",
 		"body": []any{
-			map[string]any{"type": "TextBlock", "text": m.Subject, "weight": "Bolder", "size": "Medium", "wrap": true},
-			map[string]any{"type": "TextBlock", "text": m.Body, "wrap": true},
+			map[string]any{"type": "TextBlock", "text": teamsEscape(m.Subject), "weight": "Bolder", "size": "Medium", "wrap": true},
+			map[string]any{"type": "TextBlock", "text": teamsEscape(m.Body), "wrap": true},
 		},
 	}
 	if m.Link != "" {
@@ -116,6 +116,13 @@ func (t Teams) Send(ctx context.Context, m Message) error {
 		}},
 	})
 	return post(ctx, t.Client, m.Address, body, idempotencyHeader(m))
+}
+
+// teamsEscape breaks Markdown link syntax, "[text](url)", which Adaptive
+// Card text blocks render, so an incident title cannot become a forged
+// link; a zero-width space keeps the text as it reads.
+func teamsEscape(s string) string {
+	return strings.ReplaceAll(s, "](", "]\u200b(")
 }
 
 // Signature headers of the generic webhook.

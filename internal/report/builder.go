@@ -166,6 +166,8 @@ func (b *builder) stateName(s string) string {
 		return b.t("提出済", "submitted")
 	case deadline.StateNotRequired:
 		return b.t("不要と判断", "not required")
+	case deadline.StateExercise:
+		return b.t("訓練（届出しない）", "exercise (not filed)")
 	}
 	return s
 }

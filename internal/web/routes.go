@@ -77,6 +77,9 @@ func (s *Server) routeList() []route {
 		{method: "POST", path: "/api/v1/incidents/{key}/action-runs/{id}/approve", h: s.approveActionRun},
 		{method: "GET", path: "/api/v1/action-runs", h: s.listActionRuns},
 
+		{method: "GET", path: "/api/v1/search", h: s.search},
+		{method: "GET", path: "/api/v1/stats", h: s.stats},
+		{method: "GET", path: "/api/v1/stats/costs", h: s.statsCosts},
 		{method: "GET", path: "/api/v1/knowledge", h: s.searchKnowledge},
 		{method: "POST", path: "/api/v1/knowledge", h: s.createArticle},
 		{method: "GET", path: "/api/v1/knowledge/{id}", h: s.getKnowledge},

@@ -87,7 +87,8 @@ func New(a *app.App, log *slog.Logger, reg *metrics.Registry, cfg Config) *Serve
 // The UI's templates are embedded, so a failure here is a broken build,
 // and the server must not start with it.
 func (s *Server) mountUI() {
-	u, err := ui.New(ui.Options{App: s.app, Log: s.log, SessionCookie: sessionCookie, SecureCookies: s.cfg.SecureCookies, Origin: s.origin})
+	u, err := ui.New(ui.Options{App: s.app, Log: s.log, SessionCookie: sessionCookie, SecureCookies: s.cfg.SecureCookies, Origin: s.origin,
+		OIDC: s.app != nil && s.app.OIDCEnabled()})
 	if err != nil {
 		panic(fmt.Sprintf("web ui: %v", err))
 	}

@@ -147,7 +147,8 @@ func (s *Server) incidentEvents(w http.ResponseWriter, r *http.Request) error {
 	a, key := actorFrom(r), r.PathValue("key")
 	// Watch before replaying, so nothing committed during the replay is
 	// missed; what both deliver is sent once, by id.
-	changes, err := s.app.Watch(ctx, a, key)
+	recheck := s.recheck(r)
+	changes, err := s.app.Watch(ctx, a, key, recheck)
 	if err != nil {
 		return err
 	}
@@ -162,7 +163,7 @@ func (s *Server) incidentEvents(w http.ResponseWriter, r *http.Request) error {
 	if err := sw.comment("watching " + key); err != nil {
 		return nil
 	}
-	return s.pump(ctx, sw, changes, after)
+	return s.pump(ctx, sw, changes, after, recheck)
 }
 
 // replay sends the incident's events after an id and returns the last id
@@ -202,7 +203,8 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	changes, err := s.app.WatchList(ctx, actorFrom(r))
+	recheck := s.recheck(r)
+	changes, err := s.app.WatchList(ctx, actorFrom(r), recheck)
 	if err != nil {
 		return err
 	}
@@ -215,13 +217,27 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err := sw.comment("watching incidents"); err != nil {
 		return nil
 	}
-	return s.pump(ctx, sw, changes, after)
+	return s.pump(ctx, sw, changes, after, recheck)
+}
+
+// recheck re-resolves the stream's credentials the way the request was
+// authenticated (its bearer token or session cookie), so a stream ends
+// when they stop being good.
+func (s *Server) recheck(r *http.Request) app.Recheck {
+	return func(ctx context.Context) (app.Actor, error) {
+		c, err := s.authenticate(r.WithContext(ctx))
+		if err != nil {
+			return app.Actor{}, err
+		}
+		a, _ := c.Value(ctxActor).(app.Actor)
+		return a, nil
+	}
 }
 
 // pump sends changes until the client goes, the watch ends (the viewer
 // lost access, the store closed) or the server shuts down. Changes with
 // ids up to after were sent by a replay already.
-func (s *Server) pump(ctx context.Context, sw *sseWriter, changes <-chan app.Watched, after int64) error {
+func (s *Server) pump(ctx context.Context, sw *sseWriter, changes <-chan app.Watched, after int64, recheck app.Recheck) error {
 	beat := time.NewTicker(sseHeartbeat)
 	defer beat.Stop()
 	closing := s.streams.done()
@@ -244,6 +260,11 @@ func (s *Server) pump(ctx context.Context, sw *sseWriter, changes <-chan app.Wat
 				err = sw.send(c.EventID, "change", sseChange{ID: c.EventID, Type: c.Type, Incident: c.IncidentKey})
 			}
 		case <-beat.C:
+			// A quiet stream must still end when its credentials do.
+			if _, aerr := recheck(ctx); aerr != nil {
+				_ = sw.send(0, "gone", map[string]string{})
+				return nil
+			}
 			err = sw.comment("heartbeat")
 		case <-closing:
 			return nil

@@ -307,3 +307,27 @@ func FuzzLastEventID(f *testing.F) {
 		}
 	})
 }
+
+// TestSSEEndsWhenCredentialsDo: a stream outlives the request that
+// opened it, so disabling the user ends it at the next change.
+func TestSSEEndsWhenCredentialsDo(t *testing.T) {
+	env := newTestEnv(t)
+	key := env.mustCreate("analyst", map[string]any{"title": "見ている間に無効化"})
+	s, _ := env.openStream("viewer", "/api/v1/events", "")
+	env.comment("analyst", key, "first")
+	if m := s.next(t); m.event != "change" || m.data.Incident != key {
+		t.Fatalf("first message %+v", m)
+	}
+	if r := env.call("admin", "POST", "/api/v1/users/viewer/disable", nil); r.status >= 300 {
+		t.Fatalf("disable: %d %s", r.status, r.body)
+	}
+	env.comment("analyst", key, "second")
+	if m := s.next(t); m.event != "gone" {
+		t.Fatalf("after disabling: %+v", m)
+	}
+	s.expectEnd(t)
+	// Reporters do not follow the response record's events.
+	if _, r := env.openStream("reporter", "/api/v1/events", ""); r.status != http.StatusForbidden {
+		t.Errorf("reporter list stream: %d", r.status)
+	}
+}

@@ -73,7 +73,7 @@ func Run(t *testing.T, open func(tb testing.TB) *store.Store) {
 		{"Watchlist", testWatchlist},
 		{"ActionRuns", testActionRuns},
 		{"OIDCUsers", testOIDCUsers},
-		{"DashboardAggregates", testDashboardAggregates}, {"TOTP", testTOTP},
+		{"DashboardAggregates", testDashboardAggregates}, {"StatsAndSearch", testStatsAndSearch}, {"TOTP", testTOTP},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -44,6 +44,8 @@ type alertsView struct {
 	CloseReasons []core.CloseReason
 	Error        string
 	Done         string
+	// Watch holds the watchlist marks of the listed alerts, by id.
+	Watch map[int64][]store.WatchlistMark
 }
 
 // AlertStatus and CloseReason translate the alert enumerations.
@@ -124,6 +126,9 @@ func (u *UI) showAlerts(w http.ResponseWriter, r *http.Request, rq *request, q u
 	}
 	v := u.alertsView(r, rq)
 	v.Filter, v.Items, v.Error = ff, items, errMsg
+	if v.Watch, err = u.watchMarks(r, rq, items); err != nil {
+		return err
+	}
 	if d := q.Get("done"); d != "" {
 		if n, err := strconv.Atoi(d); err == nil && n >= 0 {
 			v.Done = rq.tr.T("alerts.bulk_done", n)
@@ -173,6 +178,8 @@ type alertView struct {
 	Severities  []core.Severity
 	Reasons     []core.CloseReason
 	Error       string
+	// Watch lists the watchlist entries the alert matched.
+	Watch []store.WatchlistMark
 }
 
 type occurrenceRow struct {
@@ -228,6 +235,9 @@ func (u *UI) showAlert(w http.ResponseWriter, r *http.Request, rq *request, stat
 	v := alertView{base: u.base(r, rq, "alerts", rq.tr.T("alert.title", al.ID)), Alert: al, Payload: prettyJSON(al.Raw),
 		Categories: core.Categories, Severities: core.Severities, Reasons: core.CloseReasons, Error: errMsg}
 	v.Path = "/alerts/" + strconv.FormatInt(id, 10)
+	if v.Watch, err = u.app.AlertWatchlist(r.Context(), rq.actor, id); err != nil {
+		return err
+	}
 	for _, o := range occ {
 		v.Occurrences = append(v.Occurrences, occurrenceRow{Occurrence: o, Payload: prettyJSON(o.Raw)})
 	}

@@ -140,6 +140,7 @@ type dashboardView struct {
 	DueSoon    []app.ClockView
 	Medians    []medianRow
 	WeekFrom   time.Time
+	Costs      *costCharts
 }
 
 type medianRow struct {
@@ -199,6 +200,9 @@ func (u *UI) dashboardPage(w http.ResponseWriter, r *http.Request, rq *request) 
 		{"MTTA", tr.T("dashboard.mtta"), d.MTTA},
 		{"MTTC", tr.T("dashboard.mttc"), d.MTTC},
 		{"MTTR", tr.T("dashboard.mttr"), d.MTTR},
+	}
+	if v.Costs, err = u.dashboardCosts(r, rq, v.base); err != nil {
+		return err
 	}
 	return u.render(w, http.StatusOK, "dashboard", v)
 }

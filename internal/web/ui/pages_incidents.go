@@ -300,6 +300,10 @@ type incidentView struct {
 	Users     []string // who may own a phase
 	// MemberCandidates may be added to a restricted incident.
 	MemberCandidates []string
+	// Response is the response-actions section (analysts and up).
+	Response *responseView
+	// Knowledge is the similar incidents and the costs.
+	Knowledge *incidentKnowledge
 }
 
 type timelineRow struct {
@@ -316,6 +320,8 @@ func (u *UI) incidentPage(w http.ResponseWriter, r *http.Request, rq *request) e
 type incidentMsg struct {
 	Comment string // the comment form's error
 	Action  string // an action's error (phase move, assignment, task...)
+	// Response is a response-action post's dry run or error.
+	Response *responseMsg
 }
 
 func (u *UI) showIncident(w http.ResponseWriter, r *http.Request, rq *request, status int, msg incidentMsg) error {
@@ -355,6 +361,12 @@ func (u *UI) showIncident(w http.ResponseWriter, r *http.Request, rq *request, s
 			v.Timeline = append(v.Timeline, u.timelineRow(v.base, ev))
 		}
 		if err := u.incidentExtras(r, rq, &v, evs); err != nil {
+			return err
+		}
+		if err := u.responseExtras(r, rq, &v, msg.Response); err != nil {
+			return err
+		}
+		if err := u.knowledgeExtras(r, rq, &v); err != nil {
 			return err
 		}
 	}

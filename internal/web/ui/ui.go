@@ -37,6 +37,9 @@ type Options struct {
 	SecureCookies bool
 	// Origin is the server's cross-origin check, shared with the API.
 	Origin *http.CrossOriginProtection
+	// OIDC says OpenID Connect sign-in is configured: the sign-in page
+	// offers it above the local form.
+	OIDC bool
 }
 
 // UI is the set of pages. It is built once at start and read-only after.
@@ -64,7 +67,9 @@ type Route struct {
 // pages can never overwrite each other's blocks.
 var pageNames = []string{"login", "report", "myreports", "incidents", "incident", "settings", "error",
 	"incident_edit", "incident_print", "report_draft", "alerts", "alert", "dashboard", "contacts", "contact",
-	"notifications", "escalation", "login_code", "totp_setup", "totp_codes", "admin_users", "admin_tokens"}
+	"notifications", "escalation", "login_code", "totp_setup", "totp_codes", "admin_users", "admin_tokens",
+	"watchlist", "action_runs",
+	"knowledge", "article", "article_edit"}
 
 // New loads the catalogues, templates and static files. A missing or
 // broken template fails here, at start, not on the first request.
@@ -177,6 +182,21 @@ func (u *UI) Routes() []Route {
 		{"GET", "/notifications", u.authed(u.notificationsPage)},
 		{"POST", "/notifications/{id}/retry", u.authed(u.retryNotification)},
 		{"GET", "/settings/escalation", u.authed(u.escalationPage)},
+		{"POST", "/incidents/{key}/response-actions", u.authed(u.responseActionSubmit)},
+		{"POST", "/incidents/{key}/response-actions/{id}/approve", u.authed(u.approveIncidentRun)},
+		{"GET", "/action-runs", u.authed(u.actionRunsPage)},
+		{"POST", "/action-runs/{id}/approve", u.authed(u.approveRun)},
+		{"GET", "/watchlist", u.authed(u.watchlistPage)},
+		{"POST", "/watchlist/import", u.authedUpload(u.watchlistImport)},
+		{"POST", "/watchlist/{id}/delete", u.authed(u.watchlistDelete)},
+		{"POST", "/watchlist/recheck", u.authed(u.watchlistRecheck)},
+		{"GET", "/knowledge", u.authed(u.knowledgePage)},
+		{"GET", "/knowledge/new", u.authed(u.newArticlePage)},
+		{"POST", "/knowledge/new", u.authed(u.articleSubmit)},
+		{"GET", "/knowledge/{id}", u.authed(u.articlePage)},
+		{"GET", "/knowledge/{id}/edit", u.authed(u.editArticlePage)},
+		{"POST", "/knowledge/{id}/edit", u.authed(u.articleSubmit)},
+		{"POST", "/incidents/{key}/costs", u.authed(u.addCostSubmit)},
 		{"GET", "/static/{file}", u.static},
 	}
 }
@@ -338,6 +358,8 @@ type base struct {
 	// Print drops the navigation and the language switch: the page is
 	// meant for paper.
 	Print bool
+	// SSO: the sign-in page offers the organisation's identity provider.
+	SSO bool
 }
 
 func (u *UI) base(r *http.Request, rq *request, nav, title string) base {
@@ -347,6 +369,7 @@ func (u *UI) base(r *http.Request, rq *request, nav, title string) base {
 		b.User = &usr
 	}
 	b.Title = title
+	b.SSO = u.opts.OIDC
 	return b
 }
 
