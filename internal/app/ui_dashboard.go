@@ -2,10 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/irdesk/irdesk/internal/core"
+	"github.com/irdesk/irdesk/internal/store"
 )
 
 // Dashboard is the management view of the desk: how many incidents are
@@ -77,18 +80,9 @@ func (app *App) Dashboard(ctx context.Context, a Actor, loc *time.Location) (*Da
 	now := app.now()
 	scope := a.scope()
 	d := newDashboard(now, loc)
-	open, err := app.store.CountOpenIncidents(ctx, scope)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range open {
-		d.Open += c.N
-		d.OpenBySev[c.Severity] += c.N
-		d.OpenByPhase[c.Phase] += c.N
-		d.OpenByCategory[c.Category] += c.N
-	}
-	// One histogram serves the weekly chart and the 90-day categories:
-	// the week starts and the window's start, in order.
+	// The histogram's bounds: the week starts and the 90-day window's
+	// start, in order (one histogram serves the weekly chart and the
+	// 90-day categories).
 	since := now.Add(-DashboardMTTWindow)
 	bounds := make([]time.Time, 0, len(d.Weeks)+1)
 	sinceAt := -1
@@ -103,9 +97,34 @@ func (app *App) Dashboard(ctx context.Context, a Actor, loc *time.Location) (*Da
 		sinceAt = len(bounds)
 		bounds = append(bounds, since)
 	}
-	created, err := app.store.CountCreatedIncidents(ctx, scope, bounds)
-	if err != nil {
+	// The four reads are independent and each takes milliseconds over a
+	// large desk: they run at once on the read pool.
+	var (
+		open    []store.OpenCount
+		created []store.CreatedCount
+		closed  []store.Milestones
+		more    bool
+		clocks  []ClockView
+		errs    [4]error
+		wg      sync.WaitGroup
+	)
+	wg.Add(4)
+	go func() { defer wg.Done(); open, errs[0] = app.store.CountOpenIncidents(ctx, scope) }()
+	go func() { defer wg.Done(); created, errs[1] = app.store.CountCreatedIncidents(ctx, scope, bounds) }()
+	go func() {
+		defer wg.Done()
+		closed, more, errs[2] = app.store.ClosedMilestones(ctx, scope, since, MaxDashboardScan)
+	}()
+	go func() { defer wg.Done(); clocks, errs[3] = app.DueClocks(ctx, a, DashboardClockWindow) }()
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
+	}
+	for _, c := range open {
+		d.Open += c.N
+		d.OpenBySev[c.Severity] += c.N
+		d.OpenByPhase[c.Phase] += c.N
+		d.OpenByCategory[c.Category] += c.N
 	}
 	// Where each interval of the histogram belongs.
 	weekOf := make([]int, len(bounds))
@@ -129,10 +148,6 @@ func (app *App) Dashboard(ctx context.Context, a Actor, loc *time.Location) (*Da
 			}
 		}
 	}
-	closed, more, err := app.store.ClosedMilestones(ctx, scope, since, MaxDashboardScan)
-	if err != nil {
-		return nil, err
-	}
 	first := d.Weeks[0].Start
 	var mttd, mtta, mttc, mttr []time.Duration
 	for _, m := range closed {
@@ -148,10 +163,6 @@ func (app *App) Dashboard(ctx context.Context, a Actor, loc *time.Location) (*Da
 	}
 	d.MTTD, d.MTTA, d.MTTC, d.MTTR = median(mttd), median(mtta), median(mttc), median(mttr)
 	d.Scanned, d.Truncated = counted, more
-	clocks, err := app.DueClocks(ctx, a, DashboardClockWindow)
-	if err != nil {
-		return nil, err
-	}
 	d.Clocks = clocks
 	return d, nil
 }

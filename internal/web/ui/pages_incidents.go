@@ -292,6 +292,8 @@ type incidentView struct {
 	CommentErr string
 	// Slice 2: the actions on the page and what they need.
 	ActionErr string
+	// RecordErr is why an action record was refused.
+	RecordErr string
 	Members   []core.User
 	Alerts    []*core.Alert
 	Owners    []phaseOwner
@@ -320,6 +322,8 @@ func (u *UI) incidentPage(w http.ResponseWriter, r *http.Request, rq *request) e
 type incidentMsg struct {
 	Comment string // the comment form's error
 	Action  string // an action's error (phase move, assignment, task...)
+	// Record is the action-record form's error.
+	Record string
 	// Response is a response-action post's dry run or error.
 	Response *responseMsg
 }
@@ -332,7 +336,7 @@ func (u *UI) showIncident(w http.ResponseWriter, r *http.Request, rq *request, s
 		return err
 	}
 	now := time.Now()
-	v := incidentView{base: u.base(r, rq, "incidents", inc.Key+" "+inc.Title), Inc: inc, Now: now, CommentErr: msg.Comment, ActionErr: msg.Action,
+	v := incidentView{base: u.base(r, rq, "incidents", inc.Key+" "+inc.Title), Inc: inc, Now: now, CommentErr: msg.Comment, ActionErr: msg.Action, RecordErr: msg.Record,
 		Closed: inc.Phase == core.PhaseClosed, Steps: progress(inc, now)}
 	// A form re-shown after a failed post returns (language switch) to the
 	// page, not to the post's URL.
@@ -440,6 +444,29 @@ func (u *UI) timelineRow(b base, ev core.Event) timelineRow {
 		row.Detail = string(r[:300]) + "…"
 	}
 	return row
+}
+
+// recordAction records what was done (by whom, when, with which tool):
+// the response record each phase keeps.
+func (u *UI) recordAction(w http.ResponseWriter, r *http.Request, rq *request) error {
+	key := r.PathValue("key")
+	in := app.NewAction{Description: r.PostForm.Get("description"), PerformedBy: strings.TrimSpace(r.PostForm.Get("performed_by")),
+		Tool: strings.TrimSpace(r.PostForm.Get("tool"))}
+	at, err := parseLocalTime(r.PostForm.Get("performed_at"), rq.loc)
+	if err != nil {
+		return u.showIncident(w, r, rq, http.StatusUnprocessableEntity, incidentMsg{Record: rq.tr.T("record.error_time")})
+	}
+	in.PerformedAt = at
+	_, err = u.app.RecordAction(r.Context(), rq.actor, key, in)
+	var fe *core.FieldError
+	if errors.As(err, &fe) {
+		return u.showIncident(w, r, rq, http.StatusUnprocessableEntity, incidentMsg{Record: rq.tr.T("record.error")})
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/incidents/"+url.PathEscape(key)+"#actions", http.StatusSeeOther)
+	return nil
 }
 
 func (u *UI) addComment(w http.ResponseWriter, r *http.Request, rq *request) error {

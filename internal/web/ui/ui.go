@@ -154,6 +154,7 @@ func (u *UI) Routes() []Route {
 		{"GET", "/incidents", u.authed(u.incidentsPage)},
 		{"GET", "/incidents/{key}", u.authed(u.incidentPage)},
 		{"POST", "/incidents/{key}/comments", u.authed(u.addComment)},
+		{"POST", "/incidents/{key}/actions", u.authed(u.recordAction)},
 		{"GET", "/incidents/{key}/edit", u.authed(u.editIncidentPage)},
 		{"POST", "/incidents/{key}/edit", u.authed(u.editIncidentSubmit)},
 		{"POST", "/incidents/{key}/phase", u.authed(u.movePhase)},
