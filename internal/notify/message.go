@@ -3,7 +3,10 @@ package notify
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/irdesk/irdesk/internal/i18n"
 )
 
 // Content is what an escalation message says, before it is put into the
@@ -117,39 +120,28 @@ func Render(lang string, c Content) (subject, body string) {
 	return subject, strings.TrimRight(b.String(), "\n")
 }
 
+// catalogue is the UI's message catalogue, read once: messages name
+// categories and phases exactly as the screens do.
+var catalogue = sync.OnceValues(i18n.Load)
+
 // categoryLabel and phaseLabel name categories and phases for messages.
 // They fall back to the code, which is still meaningful.
-func categoryLabel(c string, ja bool) string {
-	names := map[string][2]string{
-		"malware": {"マルウェア感染", "Malware"}, "ransomware": {"ランサムウェア", "Ransomware"},
-		"unauthorized_access": {"不正アクセス", "Unauthorised access"}, "data_leak": {"情報漏えい", "Information leak"},
-		"dos": {"DoS/DDoS攻撃", "DoS/DDoS"}, "web_defacement": {"Webサイト改ざん", "Web defacement"},
-		"targeted_attack": {"標的型攻撃", "Targeted attack"}, "phishing": {"フィッシング", "Phishing"},
-		"insider": {"内部不正", "Insider misuse"}, "lost_device": {"機器の紛失・盗難", "Lost or stolen device"},
-		"misdelivery": {"メール誤送信", "Mis-sent e-mail"}, "misconfiguration": {"設定不備", "Misconfiguration"},
-		"supply_chain": {"サプライチェーン侵害", "Supply-chain compromise"}, "vulnerability": {"脆弱性", "Vulnerability"},
-		"policy_violation": {"ポリシー違反", "Policy violation"}, "other": {"その他", "Other"},
-	}
-	return label(names, c, ja)
-}
+func categoryLabel(c string, ja bool) string { return label("category."+c, c, ja) }
 
-func phaseLabel(p string, ja bool) string {
-	names := map[string][2]string{
-		"detect": {"検知・報告", "Detection and report"}, "triage": {"初動対応", "Triage"},
-		"investigate": {"調査", "Investigation"}, "contain": {"封じ込め・根絶", "Containment and eradication"},
-		"recover": {"復旧", "Recovery"}, "review": {"事後対応", "Post-incident review"}, "closed": {"クローズ", "Closed"},
-	}
-	return label(names, p, ja)
-}
+func phaseLabel(p string, ja bool) string { return label("phase."+p, p, ja) }
 
-func label(names map[string][2]string, code string, ja bool) string {
-	n, ok := names[code]
-	switch {
-	case !ok:
+func label(key, code string, ja bool) string {
+	b, err := catalogue()
+	if err != nil || code == "" {
 		return code
-	case ja:
-		return n[0]
-	default:
-		return n[1]
 	}
+	lang := i18n.English
+	if ja {
+		lang = i18n.Japanese
+	}
+	tr := b.For(lang)
+	if !tr.Has(key) {
+		return code
+	}
+	return tr.T(key)
 }
