@@ -95,10 +95,10 @@ func subcommand(args []string, names ...string) (string, []string, error) {
 
 func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-		fmt.Fprint(stdout, "Usage: irdesk user add|list|disable|enable [--data DIR] ...\n\nRun \"irdesk user SUBCOMMAND --help\" for its flags.\n")
+		fmt.Fprint(stdout, "Usage: irdesk user add|list|disable|enable|reset-password|reset-totp [--data DIR] ...\n\nRun \"irdesk user SUBCOMMAND --help\" for its flags.\n")
 		return nil
 	}
-	sub, args, err := subcommand(args, "add", "list", "disable", "enable")
+	sub, args, err := subcommand(args, "add", "list", "disable", "enable", "reset-password", "reset-totp")
 	if err != nil {
 		return err
 	}
@@ -114,6 +114,11 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
 	case "list":
 		fs = newFlagSet("user list", "user list [--data DIR]", stdout, stderr)
+	case "reset-password":
+		fs = newFlagSet("user reset-password", "user reset-password NAME [--password-stdin] [--data DIR]: a new password (shown once unless given); every session of the user ends", stdout, stderr)
+		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the new password from standard input instead of generating one")
+	case "reset-totp":
+		fs = newFlagSet("user reset-totp", "user reset-totp NAME [--data DIR]: switch two-step sign-in off for a user who lost their authenticator and recovery codes", stdout, stderr)
 	default:
 		fs = newFlagSet("user "+sub, "user "+sub+" NAME [--data DIR]", stdout, stderr)
 	}
@@ -138,19 +143,19 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	defer st.Close()
+	var password string
+	if passwordStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		password = strings.TrimRight(line, "\r\n")
+		if password == "" {
+			return &exitError{code: 2, msg: "--password-stdin: no password on standard input"}
+		}
+	}
 	switch sub {
 	case "add":
-		var password string
-		if passwordStdin {
-			line, err := bufio.NewReader(stdin).ReadString('\n')
-			if err != nil && !errors.Is(err, io.EOF) {
-				return err
-			}
-			password = strings.TrimRight(line, "\r\n")
-			if password == "" {
-				return &exitError{code: 2, msg: "--password-stdin: no password on standard input"}
-			}
-		}
 		u, pw, err := a.CreateUser(ctx, app.SystemActor, app.NewUser{Name: name, Role: core.Role(role), DisplayName: display, Email: email, Password: password})
 		if err != nil {
 			return err
@@ -175,6 +180,20 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s %sd\n", name, sub)
+	case "reset-password":
+		pw, err := a.ResetPassword(ctx, app.SystemActor, name, password)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s reset; every session of theirs has ended\n", name)
+		if !passwordStdin {
+			fmt.Fprintf(stdout, "password: %s\n", pw)
+		}
+	case "reset-totp":
+		if err := a.ResetTOTP(ctx, app.SystemActor, name); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "two-step sign-in of %s switched off; they sign in with their password and may enrol again\n", name)
 	}
 	return nil
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -13,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +34,9 @@ import (
 func cmdBench(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "ingest" {
 		return cmdBenchIngest(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "ceiling-server" {
+		return cmdBenchCeilingServer(ctx, args[1:], stdout, stderr)
 	}
 	var data string
 	var clients, creates, seed, queries int
@@ -353,20 +359,21 @@ func (s *benchServer) stop() {
 // batches of native alerts, a share of them repeats of earlier events'
 // fingerprints, for a fixed time.
 func cmdBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var clients, batch, total, raw int
-	var dups float64
-	var duration time.Duration
-	fs := newFlagSet("bench ingest", "bench ingest [--clients N] [--batch N] [--dups RATIO] [--duration D | --alerts N] [--raw N]", stdout, stderr)
-	fs.IntVar(&clients, "clients", 16, "concurrent HTTP clients")
-	fs.IntVar(&batch, "batch", 1, "alerts per request")
-	fs.Float64Var(&dups, "dups", 0, "share of alerts that repeat an earlier alert's fingerprint (0 to 1)")
-	fs.DurationVar(&duration, "duration", 10*time.Second, "how long to send")
-	fs.IntVar(&total, "alerts", 0, "send this many alerts instead of sending for --duration (e.g. 1000000 to see the memory after a million)")
+	var load ingestLoad
+	var raw int
+	var ceiling bool
+	fs := newFlagSet("bench ingest", "bench ingest [--clients N] [--batch N] [--dups RATIO] [--duration D | --alerts N] [--raw N] [--ceiling]", stdout, stderr)
+	fs.IntVar(&load.clients, "clients", 16, "concurrent HTTP clients")
+	fs.IntVar(&load.batch, "batch", 1, "alerts per request")
+	fs.Float64Var(&load.dups, "dups", 0, "share of alerts that repeat an earlier alert's fingerprint (0 to 1)")
+	fs.DurationVar(&load.duration, "duration", 10*time.Second, "how long to send")
+	fs.IntVar(&load.total, "alerts", 0, "send this many alerts instead of sending for --duration (e.g. 1000000 to see the memory after a million)")
 	fs.IntVar(&raw, "raw", 100000, "then insert this many of the same alerts straight into a fresh SQLite database, 1,000 to a transaction, as the physical limit (0: skip)")
+	fs.BoolVar(&ceiling, "ceiling", false, "then drive a bare durable-append server (no parsing, authentication, de-duplication, observables or audit) the same way: what this machine's HTTP, SQLite and disk allow at all")
 	if _, err := fs.parse(args); err != nil {
 		return err
 	}
-	if clients < 1 || batch < 1 || batch > 10000 || dups < 0 || dups > 1 || duration <= 0 || total < 0 || raw < 0 {
+	if load.clients < 1 || load.batch < 1 || load.batch > 10000 || load.dups < 0 || load.dups > 1 || load.duration <= 0 || load.total < 0 || raw < 0 {
 		return &exitError{code: 2, msg: "--clients and --duration must be positive, --batch 1 to 10000, --dups 0 to 1, --alerts and --raw not negative"}
 	}
 	srv, err := startBenchServer(ctx, "", false, stderr)
@@ -374,46 +381,102 @@ func cmdBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer srv.stop()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}, Timeout: 60 * time.Second}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: load.clients * 2, MaxIdleConnsPerHost: load.clients * 2}, Timeout: 60 * time.Second}
 	if err := waitReady(ctx, client, srv.base); err != nil {
 		return err
 	}
 	b := &bencher{client: client, base: srv.base, token: srv.token}
+	commits0, requests0 := b.writeCounters(ctx)
+	serverCPU0, selfCPU0 := procCPU(srv.cmd.Process.Pid), procCPU(os.Getpid())
+	res, err := load.run(ctx, b)
+	if err != nil {
+		return err
+	}
+	commits1, requests1 := b.writeCounters(ctx)
+	serverCPU, selfCPU := procCPU(srv.cmd.Process.Pid)-serverCPU0, procCPU(os.Getpid())-selfCPU0
+	fmt.Fprintf(stdout, "ingest  %d clients, batch %d, %.0f%% duplicates: %.0f alerts/s durable (%d requests, p50 %s, p99 %s, %d refused)\n",
+		load.clients, load.batch, load.dups*100, res.rate, res.requests, res.p50, res.p99, res.refused)
+	if serverCPU > 0 && commits1 > commits0 {
+		fmt.Fprintf(stdout, "server  %.2f cores busy, %.1f requests per commit; bench clients %.2f cores (%d cores in all)\n",
+			serverCPU.Seconds()/res.elapsed.Seconds(), float64(requests1-requests0)/float64(commits1-commits0),
+			selfCPU.Seconds()/res.elapsed.Seconds(), runtime.NumCPU())
+	}
+	rss, hwm := procMemory(srv.cmd.Process.Pid)
+	fmt.Fprintf(stdout, "server memory: RSS %s, peak RSS %s\n", rss, hwm)
+	if raw > 0 {
+		rate, err := benchRawIngest(ctx, raw, load.dups)
+		if err != nil {
+			return fmt.Errorf("raw insert: %w", err)
+		}
+		fmt.Fprintf(stdout, "raw     the same alerts straight into SQLite, 1,000 to a transaction: %.0f alerts/s; HTTP reached %.0f%% of it\n",
+			rate, 100*res.rate/rate)
+	}
+	if ceiling {
+		for _, indexes := range []int{0, 4} {
+			rate, err := benchCeiling(ctx, load, indexes, stderr)
+			if err != nil {
+				return fmt.Errorf("ceiling: %w", err)
+			}
+			fmt.Fprintf(stdout, "ceiling bare durable append, same clients and bodies, %d random-key index entries per row: %.0f alerts/s\n", indexes, rate)
+		}
+	}
+	return nil
+}
+
+// ingestLoad is what cmdBenchIngest sends: clients posting batches of
+// native alerts for a duration or until total alerts were sent.
+type ingestLoad struct {
+	clients, batch, total int
+	dups                  float64
+	duration              time.Duration
+}
+
+type ingestResult struct {
+	rate              float64
+	requests, refused int
+	p50, p99          time.Duration
+	elapsed           time.Duration
+}
+
+func (l ingestLoad) run(ctx context.Context, b *bencher) (ingestResult, error) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var alerts, refused, sent atomic.Int64
-	deadline := time.Now().Add(duration)
-	if total > 0 {
+	deadline := time.Now().Add(l.duration)
+	if l.total > 0 {
 		deadline = time.Now().Add(24 * time.Hour)
 	}
 	more := func() bool {
-		if total > 0 {
-			return sent.Add(int64(batch)) <= int64(total)
+		if l.total > 0 {
+			return sent.Add(int64(l.batch)) <= int64(l.total)
 		}
 		return time.Now().Before(deadline)
 	}
 	var wg sync.WaitGroup
 	start := time.Now()
-	for c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for c := range l.clients {
+		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
+			conn, err := newLoadConn(b.base, b.token)
+			if err != nil {
+				return
+			}
+			defer conn.close()
 			var body []byte
 			var mine []time.Duration
 			for i := 0; more() && ctx.Err() == nil; i++ {
 				body = body[:0]
-				for k := range batch {
-					body = benchAlertLine(body, rng, dups, c, i, k)
+				for k := range l.batch {
+					body = benchAlertLine(body, rng, l.dups, c, i, k)
 				}
 				t0 := time.Now()
-				status, _, err := b.do(ctx, http.MethodPost, "/api/v1/alerts", body)
+				status, err := conn.post("/api/v1/alerts", body)
 				mine = append(mine, time.Since(t0))
 				switch {
 				case err != nil:
 					return
 				case status == http.StatusAccepted:
-					alerts.Add(int64(batch))
+					alerts.Add(int64(l.batch))
 				default:
 					refused.Add(1)
 				}
@@ -421,29 +484,118 @@ func cmdBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 			mu.Lock()
 			lat = append(lat, mine...)
 			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
 	if len(lat) == 0 {
-		return fmt.Errorf("no request was answered")
+		return ingestResult{}, fmt.Errorf("no request was answered")
 	}
 	p := percentiles(lat, 0.50, 0.99)
-	fmt.Fprintf(stdout, "ingest  %d clients, batch %d, %.0f%% duplicates: %.0f alerts/s durable (%d requests, p50 %s, p99 %s, %d refused)\n",
-		clients, batch, dups*100, float64(alerts.Load())/elapsed.Seconds(), len(lat), p[0], p[1], refused.Load())
-	rss, hwm := procMemory(srv.cmd.Process.Pid)
-	fmt.Fprintf(stdout, "server memory: RSS %s, peak RSS %s\n", rss, hwm)
-	if raw == 0 {
-		return nil
-	}
-	rate, err := benchRawIngest(ctx, raw, dups)
+	return ingestResult{rate: float64(alerts.Load()) / elapsed.Seconds(), requests: len(lat), refused: int(refused.Load()),
+		p50: p[0], p99: p[1], elapsed: elapsed}, nil
+}
+
+// loadConn is one load-generating client: a keep-alive HTTP/1.1
+// connection that writes each request in one system call and reads the
+// answer with the standard library's parser. net/http's client costs
+// several times more CPU per request (connection pool, a reader and a
+// writer goroutine per connection), and here the clients share the
+// machine with the server they measure; real tools send from elsewhere.
+type loadConn struct {
+	conn   net.Conn
+	r      *bufio.Reader
+	host   string
+	header []byte // the request head up to Content-Length's value
+	buf    []byte
+}
+
+func newLoadConn(base, token string) (*loadConn, error) {
+	u, err := url.Parse(base)
 	if err != nil {
-		return fmt.Errorf("raw insert: %w", err)
+		return nil, err
 	}
-	httpRate := float64(alerts.Load()) / elapsed.Seconds()
-	fmt.Fprintf(stdout, "raw     the same alerts straight into SQLite, 1,000 to a transaction: %.0f alerts/s; HTTP reached %.0f%% of it\n",
-		rate, 100*httpRate/rate)
-	return nil
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		return nil, err
+	}
+	return &loadConn{conn: conn, r: bufio.NewReaderSize(conn, 16<<10), host: u.Host,
+		header: []byte("Host: " + u.Host + "\r\nAuthorization: Bearer " + token + "\r\nContent-Type: application/x-ndjson\r\nContent-Length: ")}, nil
+}
+
+// post sends body and returns the answer's status once its body is read.
+func (c *loadConn) post(path string, body []byte) (int, error) {
+	c.buf = append(c.buf[:0], "POST "+path+" HTTP/1.1\r\n"...)
+	c.buf = append(c.buf, c.header...)
+	c.buf = strconv.AppendInt(c.buf, int64(len(body)), 10)
+	c.buf = append(c.buf, "\r\n\r\n"...)
+	c.buf = append(c.buf, body...)
+	if _, err := c.conn.Write(c.buf); err != nil {
+		return 0, err
+	}
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return 0, err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.Close {
+		err = errors.New("the server closed the connection")
+	}
+	return resp.StatusCode, err
+}
+
+func (c *loadConn) close() { c.conn.Close() }
+
+// writeCounters reads the server's commit and write-request counters;
+// their ratio over a run is the group-commit factor.
+func (b *bencher) writeCounters(ctx context.Context) (commits, requests int64) {
+	status, body, err := b.do(ctx, http.MethodGet, "/metrics", nil)
+	if err != nil || status != http.StatusOK {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "irdesk_store_commits_total":
+			commits = int64(v)
+		case "irdesk_store_write_requests_total":
+			requests = int64(v)
+		}
+	}
+	return commits, requests
+}
+
+// procCPU is the user and system time a process has used so far, from
+// /proc; zero where there is none.
+func procCPU(pid int) time.Duration {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; the fields after it do not.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	// Linux reports clock ticks of 1/100 s (USER_HZ) here.
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // benchAlertLine appends one native alert: a new fingerprint, or with

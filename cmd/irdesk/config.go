@@ -58,6 +58,10 @@ type Config struct {
 	SMTPTLS      string
 	// WebhookSecret signs generic webhooks (HMAC-SHA256).
 	WebhookSecret string
+	// WebhookAllow lists destinations (CIDRs, addresses, exact host names)
+	// that notification webhooks may reach although they are loopback,
+	// private, link-local...; see notify.ParseDestinations.
+	WebhookAllow string
 	// OccurrenceRetention is how long alert occurrences (each repeat and
 	// its payload) are kept; 0 keeps them for ever.
 	OccurrenceRetention time.Duration
@@ -242,6 +246,7 @@ func serveFlags(cfg *Config, stdout, stderr io.Writer) *flagSet {
 	fs.secretVar(&cfg.SMTPPassword, "smtp-password", "mail relay password")
 	fs.stringVar(&cfg.SMTPTLS, "smtp-tls", "starttls", "starttls (required), tls (implicit, port 465) or opportunistic (plain text if the relay offers no STARTTLS)")
 	fs.secretVar(&cfg.WebhookSecret, "webhook-secret", "secret for the HMAC-SHA256 signature of generic webhook notifications")
+	fs.stringVar(&cfg.WebhookAllow, "webhook-allow", "", "comma-separated networks (10.1.0.0/16), addresses and exact host names that Slack, Teams and webhook notifications may reach although loopback, private, link-local, CGNAT or multicast (refused by default; no HTTP(S)_PROXY is used for them)")
 	fs.durationVar(&cfg.OccurrenceRetention, "occurrence-retention", 90*24*time.Hour, "how long each repeat of an alert and its payload is kept (the alert, its first occurrence and its count stay); 0 keeps them for ever")
 	fs.durationVar(&cfg.NotifyLease, "notify-lease", 2*time.Minute, "how long one delivery attempt may take before the message is handed out again (after a crash)")
 	fs.sizeVar(&cfg.EvidenceMaxSize, "evidence-max-size", evidence.DefaultMaxSize, "largest evidence file accepted, e.g. 10GiB, 500MiB or bytes")
@@ -287,6 +292,7 @@ func cmdConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fmt.Fprintf(stdout, "base-url        %s\nescalation      %s\nescalation-every %s\nsmtp-addr       %s\nsmtp-from       %s\nsmtp-user       %s\nsmtp-password   %s\nsmtp-tls        %s\nwebhook-secret  %s\n",
 		cfg.BaseURL, cfg.Escalation, cfg.EscalationEvery, cfg.SMTPAddr, cfg.SMTPFrom, cfg.SMTPUser, mask(cfg.SMTPPassword), cfg.SMTPTLS, mask(cfg.WebhookSecret))
 	fmt.Fprintf(stdout, "syslog-listen   %s\n", cfg.SyslogListen)
+	fmt.Fprintf(stdout, "webhook-allow   %s\n", cfg.WebhookAllow)
 	fmt.Fprintf(stdout, "db              %s\n", redactDB(cfg.DB))
 	fmt.Fprintf(stdout, "evidence-max-size %s\n", evidence.FormatSize(cfg.EvidenceMaxSize))
 	fmt.Fprintf(stdout, "actions         %s\noidc-issuer     %s\noidc-client-id  %s\noidc-client-secret %s\noidc-redirect-url %s\noidc-role-claim %s\noidc-role-map   %s\n",

@@ -118,7 +118,7 @@ func TestThreeNodesOnPostgres(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer recv.Close()
-	args := []string{"--db", db, "--webhook-secret", secret, "--notify-lease", "5s"}
+	args := []string{"--db", db, "--webhook-secret", secret, "--notify-lease", "5s", "--webhook-allow", "127.0.0.1/32"}
 	a := startServer(t, t.TempDir(), args...)
 	b := startServer(t, t.TempDir(), args...)
 	c := startServer(t, t.TempDir(), args...)

@@ -28,10 +28,21 @@ func loadEscalation(path string) ([]*escalation.Rule, error) {
 	return rules, nil
 }
 
+// webhookDestinations reads --webhook-allow.
+func webhookDestinations(list string) (*notify.Destinations, error) {
+	d, err := notify.ParseDestinations(list)
+	if err != nil {
+		return nil, &exitError{code: 2, msg: "--webhook-allow: " + err.Error()}
+	}
+	return d, nil
+}
+
 // senders builds the delivery channels the configuration enables. Slack
-// and Teams need nothing but the address each contact carries.
-func senders(cfg Config, now func() time.Time) (map[string]notify.Sender, error) {
-	client := notify.HTTPClient()
+// and Teams need nothing but the address each contact carries. Leads set
+// those addresses through the API, so the webhook channels use the
+// guarded client: only public addresses and those dest allows.
+func senders(cfg Config, dest *notify.Destinations, now func() time.Time) (map[string]notify.Sender, error) {
+	client := notify.GuardedClient(dest)
 	out := map[string]notify.Sender{
 		"slack":   notify.Slack{Client: client},
 		"teams":   notify.Teams{Client: client},

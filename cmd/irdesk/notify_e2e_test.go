@@ -52,7 +52,7 @@ func TestKilledMidDeliveryDeliversAfterRestart(t *testing.T) {
 	defer recv.Close()
 
 	data := filepath.Join(t.TempDir(), "data")
-	args := []string{"--webhook-secret", secret, "--notify-lease", "3s"}
+	args := []string{"--webhook-secret", secret, "--notify-lease", "3s", "--webhook-allow", "127.0.0.1/32"}
 	s := startServer(t, data, args...)
 	tok := newToken(t, data, "admin")
 	contact := fmt.Sprintf(`{"name":"SOAR","kind":"group","on_call_order":1,"channels":[{"type":"webhook","address":%q}]}`, recv.URL+"/hook")
@@ -112,4 +112,72 @@ func TestKilledMidDeliveryDeliversAfterRestart(t *testing.T) {
 	if out, errOut, code := cli(t, "", "audit", "verify", "--data", data); code != 0 || !strings.Contains(out+errOut, "ok") {
 		t.Fatalf("audit verify: %d %s %s", code, out, errOut)
 	}
+}
+
+// TestServeRefusesInternalWebhookDestinations: without --webhook-allow a
+// lead cannot save a webhook to a loopback address, and a webhook to a
+// name that resolves to loopback fails permanently, listed with the
+// address and the flag but not the URL, without reaching the receiver.
+// A bad --webhook-allow refuses the start; a good one shows in config.
+func TestServeRefusesInternalWebhookDestinations(t *testing.T) {
+	_, errOut, code := cli(t, "", "serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--webhook-allow", "10.0.0.1/8")
+	if code != 2 || !strings.Contains(errOut, "--webhook-allow") || !strings.Contains(errOut, "10.0.0.0/8") {
+		t.Fatalf("bad --webhook-allow: exit %d, %s", code, errOut)
+	}
+	out, errOut, code := cli(t, "", "config", "--webhook-allow", "10.1.2.3,chat.corp.example")
+	if code != 0 || !strings.Contains(out, "webhook-allow   10.1.2.3,chat.corp.example") {
+		t.Fatalf("config: exit %d, %s %s", code, out, errOut)
+	}
+
+	var hits sync.Map
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Store(r.URL.Path, true)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	port := recv.URL[strings.LastIndex(recv.URL, ":"):]
+	data := filepath.Join(t.TempDir(), "data")
+	s := startServer(t, data, "--webhook-secret", "k")
+	tok := newToken(t, data, "admin")
+	direct := fmt.Sprintf(`{"name":"Direct","kind":"group","channels":[{"type":"webhook","address":%q}]}`, recv.URL+"/direct")
+	code, body := apiCall(t, s.base, tok, "POST", "/api/v1/contacts", direct)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), "channels[0].address") || !strings.Contains(string(body), "--webhook-allow") {
+		t.Fatalf("loopback contact: %d %s", code, body)
+	}
+	byName := fmt.Sprintf(`{"name":"SOAR","kind":"group","on_call_order":1,"channels":[{"type":"webhook","address":%q}]}`, "http://localhost"+port+"/s3cr3t")
+	if code, body := apiCall(t, s.base, tok, "POST", "/api/v1/contacts", byName); code != http.StatusCreated {
+		t.Fatalf("contact: %d %s", code, body)
+	}
+	if code, body := apiCall(t, s.base, tok, "POST", "/api/v1/incidents", `{"title":"SSRF試験","severity":"S3"}`); code != http.StatusCreated {
+		t.Fatalf("incident: %d %s", code, body)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, body := apiCall(t, s.base, tok, "GET", "/api/v1/notifications?status=failed", "")
+		var list struct {
+			Items []struct {
+				Attempts  int    `json:"attempts"`
+				LastError string `json:"last_error"`
+			} `json:"items"`
+		}
+		if code != 200 || json.Unmarshal(body, &list) != nil {
+			t.Fatalf("notifications: %d %s", code, body)
+		}
+		if len(list.Items) == 1 {
+			it := list.Items[0]
+			if it.Attempts != 1 || !strings.Contains(it.LastError, "--webhook-allow") || !strings.Contains(it.LastError, "loopback") ||
+				strings.Contains(it.LastError, "s3cr3t") || strings.Contains(it.LastError, port) {
+				t.Fatalf("failed notification %+v", it)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed notification: %s\n%s", body, s.log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	hits.Range(func(k, _ any) bool {
+		t.Errorf("the receiver was called at %v", k)
+		return true
+	})
 }

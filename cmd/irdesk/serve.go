@@ -63,7 +63,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	send, err := senders(m.Config, m.Now)
+	webhookDest, err := webhookDestinations(m.Config.WebhookAllow)
+	if err != nil {
+		return err
+	}
+	send, err := senders(m.Config, webhookDest, m.Now)
 	if err != nil {
 		return err
 	}
@@ -86,7 +90,7 @@ func (m *Main) Run(ctx context.Context) error {
 		baseURL = "http://" + m.Config.Listen
 	}
 	m.App = app.New(st, m.Log, m.Now, app.Config{SessionTTL: m.Config.SessionTTL, Clocks: clocks, Playbooks: playbooks, TriageRules: triageRules,
-		Notify: app.NotifyConfig{Rules: rules, BaseURL: baseURL, Kick: worker.Kick}, EvidenceMaxSize: m.Config.EvidenceMaxSize, DataDir: m.Config.Data,
+		Notify: app.NotifyConfig{Rules: rules, BaseURL: baseURL, Kick: worker.Kick, Destinations: webhookDest}, EvidenceMaxSize: m.Config.EvidenceMaxSize, DataDir: m.Config.Data,
 		Actions: app.ActionsConfig{Set: actionSet}, OIDC: oidcCfg})
 	worker.Queue = m.App.Outbox()
 	pw, err := m.App.EnsureAdmin(ctx)

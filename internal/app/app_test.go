@@ -235,3 +235,46 @@ func TestLoginThrottle(t *testing.T) {
 		t.Fatalf("after the window: %v", err)
 	}
 }
+
+// TestResetPassword: an admin (or the CLI) sets a new password for a user
+// who lost theirs; the old one stops working, every session of the user
+// ends, the reset is in the audit trail, and nobody else may do it.
+func TestResetPassword(t *testing.T) {
+	ctx := context.Background()
+	a, _ := newApp(t, time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC))
+	hanako, _, err := a.CreateUser(ctx, SystemActor, NewUser{Name: "hanako", Role: core.RoleLead, Password: "the old good password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, _, err := a.Login(ctx, "hanako", "the old good password", "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead := Actor{User: hanako}
+	if _, err := a.ResetPassword(ctx, lead, "hanako", "a lead may not do this"); !errors.Is(err, core.ErrForbidden) {
+		t.Fatalf("a lead resetting a password: %v, want forbidden", err)
+	}
+	if _, err := a.ResetPassword(ctx, SystemActor, "hanako", "short"); !errors.Is(err, core.ErrInvalid) {
+		t.Fatalf("a short password: %v, want invalid", err)
+	}
+	before, _ := a.VerifyAudit(ctx)
+	pw, err := a.ResetPassword(ctx, SystemActor, "hanako", "")
+	if err != nil || len(pw) < 20 {
+		t.Fatalf("reset: %q %v", pw, err)
+	}
+	if after, _ := a.VerifyAudit(ctx); after != before+1 {
+		t.Errorf("%d audit events for the reset, want 1", after-before)
+	}
+	if _, _, err := a.AuthenticateSession(ctx, secret); !errors.Is(err, core.ErrUnauthenticated) {
+		t.Errorf("a session from before the reset: %v, want it ended", err)
+	}
+	if _, _, _, err := a.Login(ctx, "hanako", "the old good password", "192.0.2.1"); !errors.Is(err, core.ErrUnauthenticated) {
+		t.Errorf("the old password after the reset: %v", err)
+	}
+	if _, _, _, err := a.Login(ctx, "hanako", pw, "192.0.2.1"); err != nil {
+		t.Errorf("the new password: %v", err)
+	}
+	if _, err := a.ResetPassword(ctx, SystemActor, "nobody", ""); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("an unknown user: %v", err)
+	}
+}

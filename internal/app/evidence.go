@@ -177,36 +177,50 @@ func (app *App) UploadEvidence(ctx context.Context, a Actor, key string, in NewE
 	if _, err := app.allowedOn(ctx, a, key, needAnalyst(a)); err != nil {
 		return nil, err
 	}
-	blob, err := app.evidenceStore().Write(ctx, body)
-	if err != nil {
-		return nil, err
-	}
 	var out *store.Evidence
-	_, err = app.mutate(ctx, a, key, needAnalyst(a), func(tx *store.Tx, inc *core.Incident) error {
-		e := &store.Evidence{IncidentID: inc.ID, IncidentKey: inc.Key, SHA256: blob.SHA256, SHA1: blob.SHA1, MD5: blob.MD5, Size: blob.Size,
-			FileName: in.FileName, MediaType: in.MediaType, CollectedBy: in.CollectedBy, CollectedAt: in.CollectedAt,
-			SourceHost: in.SourceHost, SourcePath: in.SourcePath, Description: in.Description,
-			CreatedByID: a.User.ID, CreatedBy: a.name(), Custodian: a.name()}
-		if err := tx.CreateEvidence(ctx, e); err != nil {
-			return err
+	// The row is committed inside Write, under the locker's shared lock:
+	// a purge (irdesk evidence purge, another process) cannot delete the
+	// file between the moment it is in place or found there and the
+	// moment this row names it.
+	_, err = app.evidenceStore().Write(ctx, body, func(blob evidence.Blob) error {
+		if testHookUploadStored != nil {
+			testHookUploadStored(blob)
 		}
-		extra := map[string]any{"sha1": e.SHA1, "md5": e.MD5, "size": e.Size, "media_type": e.MediaType,
-			"collected_by": e.CollectedBy, "collected_at": e.CollectedAt, "source_host": e.SourceHost, "source_path": e.SourcePath,
-			"description": e.Description, "custodian": e.Custodian, "stored_before": blob.Existed}
-		if sentName != "" {
-			extra["file_name_as_sent"] = sentName
-		}
-		if err := custody(ctx, tx, a, core.EvEvidenceAdded, e, e.Custodian, extra); err != nil {
-			return err
-		}
-		out = e
-		return nil
+		_, err := app.mutate(ctx, a, key, needAnalyst(a), func(tx *store.Tx, inc *core.Incident) error {
+			e := &store.Evidence{IncidentID: inc.ID, IncidentKey: inc.Key, SHA256: blob.SHA256, SHA1: blob.SHA1, MD5: blob.MD5, Size: blob.Size,
+				FileName: in.FileName, MediaType: in.MediaType, CollectedBy: in.CollectedBy, CollectedAt: in.CollectedAt,
+				SourceHost: in.SourceHost, SourcePath: in.SourcePath, Description: in.Description,
+				CreatedByID: a.User.ID, CreatedBy: a.name(), Custodian: a.name()}
+			if err := tx.CreateEvidence(ctx, e); err != nil {
+				return err
+			}
+			extra := map[string]any{"sha1": e.SHA1, "md5": e.MD5, "size": e.Size, "media_type": e.MediaType,
+				"collected_by": e.CollectedBy, "collected_at": e.CollectedAt, "source_host": e.SourceHost, "source_path": e.SourcePath,
+				"description": e.Description, "custodian": e.Custodian, "stored_before": blob.Existed}
+			if sentName != "" {
+				extra["file_name_as_sent"] = sentName
+			}
+			if err := custody(ctx, tx, a, core.EvEvidenceAdded, e, e.Custodian, extra); err != nil {
+				return err
+			}
+			out = e
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
+
+// Test hooks: an upload whose blob is in place but whose row is not yet
+// committed, and a purge that found a blob unused but has not deleted it.
+// Set only by tests, before the calls they watch.
+var (
+	testHookUploadStored func(evidence.Blob)
+	testHookPurgeUnused  func(sha string)
+)
 
 // ListEvidence lists an incident's evidence, newest first, purged items
 // included (their record stays). before is the cursor.
@@ -259,7 +273,7 @@ func (app *App) DownloadEvidence(ctx context.Context, a Actor, key string, id in
 	if e.PurgedAt != nil {
 		return nil, nil, purgedError(e)
 	}
-	f, err := app.openBlob(e)
+	f, err := app.openBlob(ctx, e)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -294,9 +308,17 @@ func (app *App) DownloadEvidence(ctx context.Context, a Actor, key string, id in
 // size is not the recorded one: a damaged file must not be handed out as
 // evidence. (A full re-hash is what verify is for; it would read 10 GiB
 // before the first byte of a download.)
-func (app *App) openBlob(e *store.Evidence) (*os.File, error) {
+//
+// No lock is needed: a file once open stays readable to the end even if
+// a purge unlinks it, and a file that a purge deleted after e was read
+// belongs to an item that is purged by now (the row is marked before the
+// file goes), which is what the caller is told then, not "missing".
+func (app *App) openBlob(ctx context.Context, e *store.Evidence) (*os.File, error) {
 	f, err := app.evidenceStore().Open(e.SHA256)
 	if errors.Is(err, evidence.ErrMissing) {
+		if cur, cerr := app.store.GetEvidence(ctx, e.IncidentID, e.ID); cerr == nil && cur.PurgedAt != nil {
+			return nil, purgedError(cur)
+		}
 		app.log.Error("evidence file missing", "evidence_id", e.ID, "incident", e.IncidentKey, "sha256", e.SHA256)
 		return nil, core.Conflict("the stored file of evidence %d is missing; an administrator should run irdesk evidence verify", e.ID)
 	}
@@ -430,6 +452,11 @@ func (app *App) VerifyEvidence(ctx context.Context, a Actor, key string, id int6
 		cur, err := tx.GetEvidence(ctx, inc.ID, id)
 		if err != nil {
 			return err
+		}
+		if cur.PurgedAt != nil {
+			// Purged while it was being re-hashed: there is nothing
+			// left to verify, and "missing" would be a false alarm.
+			return purgedError(cur)
 		}
 		c = checkOf(cur, got, p)
 		return recordCheck(ctx, tx, a, cur, &c)
@@ -622,21 +649,21 @@ func (app *App) PurgeEvidence(ctx context.Context, a Actor, key string, before t
 	}
 	es := app.evidenceStore()
 	for _, sha := range shas {
-		inUse, err := app.store.BlobInUse(ctx, sha)
+		// Asked and deleted under the locker's exclusive lock, so that no
+		// upload of the same content commits a row to the file in between.
+		removed, err := es.Purge(ctx, sha, func(ctx context.Context) (bool, error) {
+			inUse, err := app.store.BlobInUse(ctx, sha)
+			if err == nil && !inUse && testHookPurgeUnused != nil {
+				testHookPurgeUnused(sha)
+			}
+			return inUse, err
+		})
 		if err != nil {
 			return res, err
 		}
-		if inUse {
-			continue
+		if removed {
+			res.FilesRemoved = append(res.FilesRemoved, sha)
 		}
-		p, _ := es.Path(sha)
-		if _, err := os.Lstat(p); err != nil {
-			continue // removed by an earlier run
-		}
-		if err := es.Purge(sha); err != nil {
-			return res, err
-		}
-		res.FilesRemoved = append(res.FilesRemoved, sha)
 	}
 	return res, nil
 }

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/irdesk/irdesk/internal/auth"
 
 	"github.com/irdesk/irdesk/internal/core"
 	"github.com/irdesk/irdesk/internal/evidence"
@@ -124,7 +129,7 @@ func TestVerifyLocker(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(blobPath(a, gone.SHA256))
-	orphan, err := a.evidenceStore().Write(ctx, strings.NewReader("never recorded"))
+	orphan, err := a.evidenceStore().Write(ctx, strings.NewReader("never recorded"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,4 +286,193 @@ type failReader struct{ t *testing.T }
 func (f failReader) Read([]byte) (int, error) {
 	f.t.Error("the body of a refused upload was read")
 	return 0, errors.New("read")
+}
+
+// blockedOnLock waits until at least n flock(2) requests of this process
+// are blocked (the kernel lists them with "->" in /proc/locks) and returns
+// true, or returns false if done is closed first. The only flocks here
+// are the evidence locker's, so "blocked" means waiting for its lock; it
+// is read from the kernel, not guessed from a sleep.
+func blockedOnLock(t *testing.T, n int, done <-chan struct{}) bool {
+	t.Helper()
+	if _, err := os.ReadFile("/proc/locks"); err != nil {
+		t.Skipf("cannot see lock waiters: %v", err)
+	}
+	pid := strconv.Itoa(os.Getpid())
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return false
+		default:
+		}
+		b, _ := os.ReadFile("/proc/locks")
+		waiting := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			// 3: -> FLOCK  ADVISORY  WRITE 3529 fe:00:9977904 0 EOF
+			if len(f) >= 6 && f[1] == "->" && f[2] == "FLOCK" && f[5] == pid {
+				waiting++
+			}
+		}
+		if waiting >= n {
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("fewer than %d waiting for the evidence lock and nothing finished within 20s", n)
+	return false
+}
+
+// serverAndCLI opens one data directory twice, as the running server and
+// the irdesk evidence purge command do: two stores on one SQLite file, two
+// evidence.Store values on one locker, sharing only what is on disk.
+func serverAndCLI(t *testing.T, c *clock) (server, cli *App) {
+	t.Helper()
+	dir := t.TempDir()
+	open := func() *App {
+		st, err := store.OpenSQLite(context.Background(), dir, store.Options{Now: c.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), c.now,
+			Config{DataDir: dir, SessionTTL: time.Hour, PasswordParams: auth.Params{Time: 1, Memory: 1024, Threads: 1, KeyLen: 32}})
+	}
+	return open(), open()
+}
+
+// lockerIntact fails the test unless every item that is not purged has
+// its file, intact (what irdesk evidence verify checks), and every file
+// on disk is named by one.
+func lockerIntact(t *testing.T, a *App) {
+	t.Helper()
+	rep, err := a.VerifyLocker(context.Background(), SystemActor, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Items {
+		if !c.OK {
+			t.Errorf("evidence %d of %s: %s: %s", c.EvidenceID, c.IncidentKey, c.Problem, c.Detail)
+		}
+	}
+	if len(rep.Unreferenced) != 0 {
+		t.Errorf("unreferenced files: %+v", rep.Unreferenced)
+	}
+}
+
+// TestEvidenceUploadDuringPurge forces the interleaving that used to lose
+// a file: the retention command (another process) has found a blob that
+// no remaining item names and is about to delete it, when uploads of the
+// same bytes arrive at the server. Before the lock they found the blob
+// "stored before", committed their rows, and then the purge deleted the
+// file under them. Now they wait for the purge and store the file afresh.
+func TestEvidenceUploadDuringPurge(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)}
+	server, cli := serverAndCLI(t, c)
+	ana := evidenceActor(t, server, "ana", core.RoleAnalyst)
+	old, _ := server.CreateIncident(ctx, ana, NewIncident{Title: "last year's phishing", Category: core.CatPhishing})
+	now, _ := server.CreateIncident(ctx, ana, NewIncident{Title: "the same mail again", Category: core.CatPhishing})
+	const content = "Received: from mail.example\r\nSubject: invoice\r\n\r\npay here"
+	purged := mustUpload(t, server, ana, old.Key, content, "old.eml")
+	c.advance(60 * 24 * time.Hour)
+
+	const uploads = 3
+	var wg sync.WaitGroup
+	allDone := make(chan struct{})
+	items := make([]*store.Evidence, uploads)
+	hooked := false
+	testHookPurgeUnused = func(sha string) {
+		if sha != purged.SHA256 || hooked {
+			return
+		}
+		hooked = true
+		for i := range uploads {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e, err := server.UploadEvidence(ctx, ana, now.Key, NewEvidence{FileName: fmt.Sprintf("again-%d.eml", i)}, strings.NewReader(content))
+				if err != nil {
+					t.Error(err)
+				}
+				items[i] = e
+			}()
+		}
+		go func() { wg.Wait(); close(allDone) }()
+		if !blockedOnLock(t, uploads, allDone) {
+			t.Error("uploads of the blob went through between the purge's in-use check and its deletion")
+		}
+	}
+	t.Cleanup(func() { testHookPurgeUnused = nil })
+
+	res, err := cli.PurgeEvidence(ctx, SystemActor, old.Key, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-allDone
+	if !hooked || len(res.Items) != 1 || len(res.FilesRemoved) != 1 {
+		t.Fatalf("purge %+v (hook ran: %v)", res, hooked)
+	}
+	for _, e := range items {
+		if e == nil {
+			continue // reported above
+		}
+		if _, f, err := server.DownloadEvidence(ctx, ana, now.Key, e.ID, DownloadRequest{}); err != nil {
+			t.Errorf("evidence %d uploaded during the purge: %v", e.ID, err)
+		} else {
+			f.Close()
+		}
+	}
+	lockerIntact(t, server)
+	lockerIntact(t, cli)
+}
+
+// TestEvidencePurgeDuringUpload forces the other interleaving: an upload
+// has found its blob stored already and is about to commit its row when
+// the retention command purges the item that stored it. Before the lock
+// the purge saw no row naming the blob and deleted it; now it waits for
+// the commit and keeps the file.
+func TestEvidencePurgeDuringUpload(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)}
+	server, cli := serverAndCLI(t, c)
+	ana := evidenceActor(t, server, "ana", core.RoleAnalyst)
+	old, _ := server.CreateIncident(ctx, ana, NewIncident{Title: "last year's malware", Category: core.CatMalware})
+	now, _ := server.CreateIncident(ctx, ana, NewIncident{Title: "the sample is back", Category: core.CatMalware})
+	const content = "MZ\x90\x00 a sample seen before"
+	first := mustUpload(t, server, ana, old.Key, content, "sample.bin")
+	c.advance(60 * 24 * time.Hour)
+
+	purgeDone := make(chan struct{})
+	var res PurgeResult
+	var purgeErr error
+	testHookUploadStored = func(b evidence.Blob) {
+		if !b.Existed || b.SHA256 != first.SHA256 {
+			t.Errorf("the upload did not find the stored blob: %+v", b)
+		}
+		go func() {
+			defer close(purgeDone)
+			res, purgeErr = cli.PurgeEvidence(ctx, SystemActor, old.Key, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+		}()
+		if !blockedOnLock(t, 1, purgeDone) {
+			t.Error("the purge ran to its end while an upload held the blob uncommitted")
+		}
+	}
+	t.Cleanup(func() { testHookUploadStored = nil })
+	again := mustUpload(t, server, ana, now.Key, content, "sample-again.bin")
+	testHookUploadStored = nil
+	<-purgeDone
+	if purgeErr != nil {
+		t.Fatal(purgeErr)
+	}
+	if len(res.Items) != 1 || res.Items[0].ID != first.ID || len(res.FilesRemoved) != 0 {
+		t.Errorf("purge %+v: the file named by the new item must stay", res)
+	}
+	_, f, err := server.DownloadEvidence(ctx, ana, now.Key, again.ID, DownloadRequest{})
+	if err != nil {
+		t.Fatalf("the item committed during the purge: %v", err)
+	}
+	f.Close()
+	lockerIntact(t, server)
 }

@@ -55,6 +55,7 @@ func BenchmarkIngest(b *testing.B) {
 		alerts := benchAlerts(b, 0, b.N+64)
 		var next atomic.Int64
 		b.SetParallelism(16 / max(1, runtimeProcs()))
+		before := a.WriteStats()
 		b.ResetTimer()
 		start := time.Now()
 		b.RunParallel(func(pb *testing.PB) {
@@ -67,6 +68,8 @@ func BenchmarkIngest(b *testing.B) {
 			}
 		})
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "alerts/s")
+		after := a.WriteStats()
+		b.ReportMetric(float64(after.Requests-before.Requests)/float64(max(1, after.Batches-before.Batches)), "requests/commit")
 	})
 	b.Run("raw-1000-per-tx", func(b *testing.B) {
 		a := benchApp(b)

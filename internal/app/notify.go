@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +46,11 @@ type NotifyConfig struct {
 	// Kick, if set, is called after a transaction queued messages, so the
 	// delivery worker need not wait for its next tick.
 	Kick func()
+	// Destinations, if set, is the --webhook-allow policy: a contact or
+	// rule channel whose URL names a refused IP address is turned away
+	// when saved. The delivery client enforces it in any case (names are
+	// only resolved there); this check tells the lead at once.
+	Destinations *notify.Destinations
 }
 
 func (c NotifyConfig) withDefaults() NotifyConfig {
@@ -120,6 +127,9 @@ func (app *App) SaveContact(ctx context.Context, a Actor, c *core.Contact) (*cor
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if err := app.checkDestinations("channels", c.Channels); err != nil {
+		return nil, err
+	}
 	userName := c.User
 	if userName != "" {
 		id, err := app.UserID(ctx, userName)
@@ -162,6 +172,34 @@ func (app *App) SaveContact(ctx context.Context, a Actor, c *core.Contact) (*cor
 	}
 	c.User = userName
 	return c, nil
+}
+
+// checkDestinations refuses webhook channels whose URL host is an IP
+// address the delivery client would refuse; field is the channels'
+// field name in the request (channels, notify.channels).
+func (app *App) checkDestinations(field string, chs []core.Channel) error {
+	if app.notifyCfg.Destinations == nil {
+		return nil
+	}
+	for i, ch := range chs {
+		switch ch.Type {
+		case "slack", "teams", "webhook":
+		default:
+			continue
+		}
+		u, err := url.Parse(ch.Address)
+		if err != nil {
+			continue // Validate reported it
+		}
+		ip, err := netip.ParseAddr(u.Hostname())
+		if err != nil {
+			continue
+		}
+		if err := app.notifyCfg.Destinations.Check(u.Hostname(), ip); err != nil {
+			return core.Invalid(fmt.Sprintf("%s[%d].address", field, i), "%v", err)
+		}
+	}
+	return nil
 }
 
 // DeleteContact removes a contact from the tree.
@@ -299,6 +337,9 @@ func (app *App) SaveEscalationRule(ctx context.Context, a Actor, r *escalation.R
 		return nil, forbidden("only leads and admins may change escalation rules")
 	}
 	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if err := app.checkDestinations("notify.channels", r.Notify.Channels); err != nil {
 		return nil, err
 	}
 	for _, f := range app.notifyCfg.Rules {

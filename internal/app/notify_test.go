@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -592,5 +593,123 @@ func TestContactValidationAndAuthz(t *testing.T) {
 	}
 	if _, err := a.GetContact(ctx, SystemActor, c.ID); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("deleted contact: %v", err)
+	}
+}
+
+// TestWebhookToRefusedDestinationFailsPermanently: a lead points a webhook
+// at a name that resolves to loopback; the guarded delivery client refuses
+// it without calling the receiver, and the notification is failed at once
+// with the address and --webhook-allow named but not the URL. Once the
+// operator allows loopback, a retry delivers it.
+func TestWebhookToRefusedDestinationFailsPermanently(t *testing.T) {
+	ctx := context.Background()
+	secret := []byte("k")
+	rc := &receiver{secret: secret}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
+	dflt, err := notify.ParseDestinations("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := newNotifyApp(t, time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC), NotifyConfig{Destinations: dflt})
+	lead := Actor{User: core.User{ID: 50, Name: "lead", Role: core.RoleLead}}
+	hook := "http://localhost" + port + "/hooks/s3cr3t-path"
+	if _, err := a.SaveContact(ctx, lead, &core.Contact{Name: "SOAR", Kind: "group", Active: true, OnCallOrder: order(1),
+		Channels: []core.Channel{{Type: "webhook", Address: hook}}}); err != nil {
+		t.Fatal(err) // a host name is only resolved, and judged, at delivery
+	}
+	if _, err := a.CreateIncident(ctx, SystemActor, NewIncident{Title: "SSRF", Severity: core.S3}); err != nil {
+		t.Fatal(err)
+	}
+	w := &notify.Worker{Queue: a.Outbox(), Senders: map[string]notify.Sender{"webhook": notify.Webhook{Client: notify.GuardedClient(dflt), Secret: secret}}}
+	if _, err := w.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	failed, _, err := a.Notifications(ctx, SystemActor, NotificationFilter{Status: core.NotifyFailed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) != 1 || failed[0].Attempts != 1 {
+		t.Fatalf("failed: %+v", failed)
+	}
+	msg := failed[0].LastError
+	if !strings.Contains(msg, "--webhook-allow") || !strings.Contains(msg, "loopback") ||
+		!(strings.Contains(msg, "127.0.0.1") || strings.Contains(msg, "::1")) {
+		t.Errorf("last error %q does not name the address and the flag", msg)
+	}
+	if strings.Contains(msg, "s3cr3t") || strings.Contains(msg, port) {
+		t.Errorf("last error %q shows the URL", msg)
+	}
+	rc.mu.Lock()
+	called := len(rc.keys) + rc.badSigs
+	rc.mu.Unlock()
+	if called != 0 {
+		t.Fatalf("the refused receiver was called %d times", called)
+	}
+
+	allow, err := notify.ParseDestinations("127.0.0.1/32,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Senders["webhook"] = notify.Webhook{Client: notify.GuardedClient(allow), Secret: secret}
+	if _, err := a.RetryNotification(ctx, SystemActor, failed[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ns, _, err := a.Notifications(ctx, SystemActor, NotificationFilter{})
+	if err != nil || len(ns) != 1 || ns[0].Status != core.NotifyDelivered {
+		t.Fatalf("after allowing loopback: %+v %v", ns, err)
+	}
+}
+
+// TestSavingWebhookToRefusedAddressIsInvalid: a contact or rule channel
+// whose URL host is a refused IP literal is turned away on save, naming
+// the field; allowed and public addresses and host names are kept.
+func TestSavingWebhookToRefusedAddressIsInvalid(t *testing.T) {
+	ctx := context.Background()
+	dest, err := notify.ParseDestinations("10.1.2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := newNotifyApp(t, time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC), NotifyConfig{Destinations: dest})
+	lead := Actor{User: core.User{ID: 50, Name: "lead", Role: core.RoleLead}}
+	for i, tc := range []struct {
+		addr  string
+		field string // "" is accepted
+	}{
+		{"http://169.254.169.254/latest/meta-data/", "channels[1].address"},
+		{"http://127.0.0.1:8080/api/v1/users", "channels[1].address"},
+		{"https://[::ffff:127.0.0.1]/x", "channels[1].address"},
+		{"https://[fd00::1]/x", "channels[1].address"},
+		{"http://100.64.0.9/x", "channels[1].address"},
+		{"http://10.1.2.3:8065/hooks/abc", ""},
+		{"https://203.0.113.10/hooks/abc", ""},
+		{"https://hooks.slack.com/services/T/B/x", ""},
+	} {
+		c := &core.Contact{Name: "c " + tc.addr, Kind: "group", Active: true,
+			Channels: []core.Channel{{Type: "email", Address: "soc@example.jp"}, {Type: "slack", Address: tc.addr}}}
+		_, err := a.SaveContact(ctx, lead, c)
+		checkField(t, "contact "+tc.addr, err, tc.field)
+		r := &escalation.Rule{ID: fmt.Sprintf("r-%d", i), Name: "x",
+			Notify: escalation.Notify{Channels: []core.Channel{{Type: "webhook", Address: tc.addr}}}}
+		_, err = a.SaveEscalationRule(ctx, lead, r)
+		checkField(t, "rule "+tc.addr, err, strings.Replace(tc.field, "channels[1]", "notify.channels[0]", 1))
+	}
+}
+
+func checkField(t *testing.T, what string, err error, field string) {
+	t.Helper()
+	if field == "" {
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+		return
+	}
+	var fe *core.FieldError
+	if !errors.As(err, &fe) || fe.Field != field || !strings.Contains(fe.Message, "--webhook-allow") {
+		t.Errorf("%s: %v, want a field error on %s naming --webhook-allow", what, err, field)
 	}
 }

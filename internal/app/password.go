@@ -52,3 +52,46 @@ func (app *App) ChangePassword(ctx context.Context, a Actor, current, next, clie
 		return appendEvent(ctx, tx, a, core.EvPasswordChanged, 0, map[string]any{"user": u.Name})
 	})
 }
+
+// ResetPassword sets a new password for a user who cannot change their own
+// (forgotten, or an account handed over): admins, or the CLI on the
+// database, which is how a desk whose only admin forgot theirs gets back
+// in. An empty password makes a random one, which is returned to be shown
+// once. Every session of the user ends.
+func (app *App) ResetPassword(ctx context.Context, a Actor, userName, password string) (string, error) {
+	if !a.System && a.User.Role != core.RoleAdmin {
+		return "", forbidden("only admins reset passwords")
+	}
+	if password == "" {
+		var err error
+		if password, err = auth.NewPassword(); err != nil {
+			return "", err
+		}
+	} else if len([]rune(password)) < auth.MinPasswordLen {
+		return "", core.Invalid("password", "must have at least %d characters", auth.MinPasswordLen)
+	} else if len(password) > 1024 {
+		return "", core.Invalid("password", "must have at most 1024 bytes")
+	}
+	u, err := app.store.UserByName(ctx, userName)
+	if err != nil {
+		return "", err
+	}
+	var hash string
+	var hashErr error
+	if err := app.hashing(ctx, func() { hash, hashErr = auth.HashPassword(password, app.cfg.PasswordParams) }); err != nil {
+		return "", err
+	}
+	if hashErr != nil {
+		return "", hashErr
+	}
+	err = app.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetPassword(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, a, core.EvPasswordReset, 0, map[string]any{"user": u.Name})
+	})
+	if err != nil {
+		return "", err
+	}
+	return password, nil
+}

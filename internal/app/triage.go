@@ -16,11 +16,15 @@ import (
 )
 
 // triageState is the rule set intake applies, loaded on first use and
-// dropped when a rule changes through the API. Rules are read from the
-// database at most once per change, not per alert.
+// dropped when a rule changes through this process's API. Rules are read
+// from the database at most once per change, not per alert, and at least
+// every triageCacheTTL, so a change made on another node sharing the
+// database applies here too.
 type triageState struct {
 	mu  sync.Mutex
 	set atomic.Pointer[triage.Set] // nil: not loaded
+	// loadedAt is when set was read (Unix nanoseconds of the app's clock).
+	loadedAt atomic.Int64
 	// expiring says some suppressed alert may have an expiry, so a repeat
 	// must check whether its alert's suppression ended. It only ever turns
 	// on (a stale true costs one cheap update per repeat, a stale false
@@ -36,14 +40,25 @@ type triageReader interface {
 	AnyExpiringSuppression(ctx context.Context) (bool, error)
 }
 
+// triageCacheTTL bounds how long a rule change made on another node goes
+// unseen here, as escalationCacheTTL does for escalation rules.
+const triageCacheTTL = 2 * time.Second
+
 // triageRules returns the rule set, loading it through r if needed.
 func (app *App) triageRules(ctx context.Context, r triageReader) (*triage.Set, error) {
-	if s := app.triage.set.Load(); s != nil {
+	fresh := func() *triage.Set {
+		s := app.triage.set.Load()
+		if s == nil || app.now().UnixNano()-app.triage.loadedAt.Load() >= int64(triageCacheTTL) {
+			return nil
+		}
+		return s
+	}
+	if s := fresh(); s != nil {
 		return s, nil
 	}
 	app.triage.mu.Lock()
 	defer app.triage.mu.Unlock()
-	if s := app.triage.set.Load(); s != nil {
+	if s := fresh(); s != nil {
 		return s, nil
 	}
 	stored, err := r.TriageRules(ctx)
@@ -80,6 +95,7 @@ func (app *App) triageRules(ctx context.Context, r triageReader) (*triage.Set, e
 	if expiring {
 		app.triage.expiring.Store(true)
 	}
+	app.triage.loadedAt.Store(app.now().UnixNano())
 	app.triage.set.Store(set)
 	return set, nil
 }

@@ -195,3 +195,29 @@ func TestTriageNoRules(t *testing.T) {
 		t.Errorf("assigned to %q", al.Assignee)
 	}
 }
+
+// TestTriageRuleFromAnotherNode: two nodes share one database. A rule
+// added through one node's API applies at once there, and on the other
+// node once its cached rule set is older than triageCacheTTL, without a
+// restart.
+func TestTriageRuleFromAnotherNode(t *testing.T) {
+	ctx := context.Background()
+	nodeA, c := newApp(t, time.Date(2026, 11, 24, 1, 0, 0, 0, time.UTC))
+	nodeB := New(nodeA.store, nodeA.log, c.now, nodeA.cfg)
+	if al := alertOf(t, nodeB, ingestOne(t, nodeB, `{"title":"before","host":"db-1"}`).ID); al.Status != core.AlertNew {
+		t.Fatalf("before any rule: %+v", al)
+	}
+	if _, err := nodeA.CreateTriageRule(ctx, SystemActor, []byte(`{"id":"quiet-db","name":"Quiet DB","conditions":{"host":"db-*"},"actions":[{"suppress":{"reason":"maintenance"}}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if al := alertOf(t, nodeA, ingestOne(t, nodeA, `{"title":"on A","host":"db-2"}`).ID); al.Status != core.AlertSuppressed {
+		t.Errorf("node A, right after its own change: status %s, want suppressed", al.Status)
+	}
+	if al := alertOf(t, nodeB, ingestOne(t, nodeB, `{"title":"on B, cached","host":"db-3"}`).ID); al.Status != core.AlertNew {
+		t.Errorf("node B within the cache period: status %s (the test means to show the cache)", al.Status)
+	}
+	c.advance(triageCacheTTL)
+	if al := alertOf(t, nodeB, ingestOne(t, nodeB, `{"title":"on B, later","host":"db-4"}`).ID); al.Status != core.AlertSuppressed {
+		t.Errorf("node B after %s: status %s, want suppressed by the rule made on node A", triageCacheTTL, al.Status)
+	}
+}

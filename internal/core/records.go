@@ -78,6 +78,7 @@ const (
 	EvUserCreated       = "user.created"
 	EvUserDisabled      = "user.disabled"
 	EvPasswordChanged   = "user.password_changed"
+	EvPasswordReset     = "user.password_reset"
 	EvTokenCreated      = "token.created"
 	EvTokenRevoked      = "token.revoked"
 	EvLogin             = "auth.login"

@@ -107,13 +107,22 @@ func (s *Store) Path(sha string) (string, error) {
 }
 
 // Write streams r into the store while computing SHA-256, SHA-1 and MD5
-// in the same pass, and returns the blob. The content goes to a temporary
-// file that is fsynced, made read-only and renamed into place, and the
-// directory is fsynced, so a blob that Write returned survives a crash.
-// Content stored already is kept as it is and the copy is dropped. More
-// than MaxSize bytes fail with a *TooLargeError; any failure leaves no
-// file behind. Memory use does not depend on the size of the stream.
-func (s *Store) Write(ctx context.Context, r io.Reader) (Blob, error) {
+// in the same pass, and puts the blob in place. The content goes to a
+// temporary file that is fsynced, made read-only and renamed into place,
+// and the directory is fsynced, so a blob that Write returned survives a
+// crash. Content stored already is kept as it is and the copy is dropped.
+// More than MaxSize bytes fail with a *TooLargeError; any failure leaves
+// no file behind. Memory use does not depend on the size of the stream.
+//
+// commit is where the caller records the blob (commits the row that names
+// it). It runs under the store's lock, held shared from before the blob is
+// put in place or found existing until commit returns, so a purge cannot
+// delete the file in between: once commit has returned nil, the record
+// naming the blob is what keeps it. Write returns commit's error as it is,
+// with the blob (which stays stored, unreferenced: another upload may have
+// found it meanwhile). A nil commit records nothing, and the blob may be
+// purged as soon as Write returns. Uploads do not wait for each other.
+func (s *Store) Write(ctx context.Context, r io.Reader, commit func(Blob) error) (Blob, error) {
 	tmpDir := filepath.Join(s.root, "tmp")
 	if err := os.MkdirAll(tmpDir, dirMode); err != nil {
 		return Blob{}, fmt.Errorf("evidence directory: %w", err)
@@ -149,26 +158,53 @@ func (s *Store) Write(ctx context.Context, r io.Reader) (Blob, error) {
 	}
 	b := Blob{SHA256: hex.EncodeToString(h256.Sum(nil)), SHA1: hex.EncodeToString(h1.Sum(nil)),
 		MD5: hex.EncodeToString(h5.Sum(nil)), Size: n}
-	dst, _ := s.Path(b.SHA256)
-	dir := filepath.Dir(dst)
-	if _, err := os.Lstat(dst); err == nil {
-		b.Existed = true
-		return b, nil // the deferred cleanup drops the copy
-	}
-	if err := mkdirSynced(dir); err != nil {
+	// Only now, with the content on disk: the lock is held for a rename
+	// and a commit, not for the upload of gigabytes.
+	release, err := s.lock(ctx, false)
+	if err != nil {
 		return Blob{}, fmt.Errorf("store evidence: %w", err)
 	}
-	if err := os.Chmod(tmp, blobMode); err != nil {
+	// Deferred, so a commit that panics lets the lock go too.
+	defer release()
+	if b.Existed, err = s.place(tmp, b.SHA256); err != nil {
 		return Blob{}, fmt.Errorf("store evidence: %w", err)
 	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return Blob{}, fmt.Errorf("store evidence: %w", err)
-	}
-	keep = true
-	if err := syncDir(dir); err != nil {
-		return Blob{}, fmt.Errorf("store evidence: fsync directory: %w", err)
+	keep = !b.Existed
+	if commit != nil {
+		if err := commit(b); err != nil {
+			return b, err
+		}
 	}
 	return b, nil
+}
+
+// place renames the temporary file tmp to the blob's path, or reports
+// that the blob is there already (and tmp is to be dropped). The caller
+// holds the lock.
+func (s *Store) place(tmp, sha string) (existed bool, err error) {
+	dst, err := s.Path(sha)
+	if err != nil {
+		return false, err
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		return true, nil
+	}
+	dir := filepath.Dir(dst)
+	if err := mkdirSynced(dir); err != nil {
+		return false, err
+	}
+	if err := os.Chmod(tmp, blobMode); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return false, err
+	}
+	if err := syncDir(dir); err != nil {
+		// The blob is in place; only its directory entry may not be
+		// durable yet. Failing lets the caller record nothing.
+		return false, fmt.Errorf("fsync directory: %w", err)
+	}
+	return false, nil
 }
 
 // mkdirSynced creates dir (and <root>/sha256 above it) if needed, and
@@ -243,18 +279,41 @@ func (s *Store) Hash(ctx context.Context, sha string) (Blob, error) {
 		MD5: hex.EncodeToString(h5.Sum(nil)), Size: n, Existed: true}, nil
 }
 
-// Purge removes a blob. Only the retention command calls it, after the
-// rows that referenced the blob were marked purged. A blob that is gone
-// already is not an error, so an interrupted purge can run again.
-func (s *Store) Purge(sha string) error {
+// Purge removes a blob unless inUse says that something still names it.
+// Only the retention command calls it, after the rows that referenced the
+// blob were marked purged. inUse runs under the store's lock, held
+// exclusive until the file is gone, so no upload can find the blob (or put
+// it in place) and commit a record naming it between the answer and the
+// removal. removed is false if the blob is in use or gone already (not an
+// error, so an interrupted purge can run again).
+func (s *Store) Purge(ctx context.Context, sha string, inUse func(context.Context) (bool, error)) (removed bool, err error) {
 	p, err := s.Path(sha)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("purge evidence %s: %w", sha, err)
+	if inUse == nil {
+		return false, errors.New("purge evidence: no check whether the file is still in use")
 	}
-	return syncDir(filepath.Dir(p))
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		// Removed by an earlier run. An upload that puts it back now
+		// records it, and nothing here deletes it: no lock needed.
+		return false, nil
+	}
+	release, err := s.lock(ctx, true)
+	if err != nil {
+		return false, fmt.Errorf("purge evidence %s: %w", sha, err)
+	}
+	defer release()
+	used, err := inUse(ctx)
+	if err != nil || used {
+		return false, err
+	}
+	if err := os.Remove(p); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("purge evidence %s: %w", sha, err)
+	}
+	return true, syncDir(filepath.Dir(p))
 }
 
 // CleanTemp removes temporary files older than age, which an upload that

@@ -28,7 +28,7 @@ var vectors = []struct {
 func TestWriteHashesKnownVectors(t *testing.T) {
 	s := New(t.TempDir(), 0)
 	for _, v := range vectors {
-		b, err := s.Write(context.Background(), strings.NewReader(v.in))
+		b, err := s.Write(context.Background(), strings.NewReader(v.in), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,11 +57,11 @@ func TestWriteTwiceStoresOnce(t *testing.T) {
 	dir := t.TempDir()
 	s := New(dir, 0)
 	content := bytes.Repeat([]byte("same bytes "), 100_000)
-	first, err := s.Write(context.Background(), bytes.NewReader(content))
+	first, err := s.Write(context.Background(), bytes.NewReader(content), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := s.Write(context.Background(), bytes.NewReader(content))
+	second, err := s.Write(context.Background(), bytes.NewReader(content), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,10 +81,10 @@ func TestWriteTooLargeLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	s := New(dir, 1000)
 	// Exactly the limit is fine.
-	if _, err := s.Write(context.Background(), bytes.NewReader(make([]byte, 1000))); err != nil {
+	if _, err := s.Write(context.Background(), bytes.NewReader(make([]byte, 1000)), nil); err != nil {
 		t.Fatalf("a file of exactly the limit: %v", err)
 	}
-	_, err := s.Write(context.Background(), bytes.NewReader(make([]byte, 1001)))
+	_, err := s.Write(context.Background(), bytes.NewReader(make([]byte, 1001)), nil)
 	var tl *TooLargeError
 	if !errors.As(err, &tl) || !errors.Is(err, ErrTooLarge) || tl.Limit != 1000 {
 		t.Fatalf("err = %v, want TooLargeError", err)
@@ -116,12 +116,12 @@ func (f *failingReader) Read(p []byte) (int, error) {
 func TestWriteInterruptedLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	s := New(dir, 0)
-	if _, err := s.Write(context.Background(), &failingReader{n: 3 << 20}); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := s.Write(context.Background(), &failingReader{n: 3 << 20}, nil); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("err = %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.Write(ctx, strings.NewReader("x")); !errors.Is(err, context.Canceled) {
+	if _, err := s.Write(ctx, strings.NewReader("x"), nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: err = %v", err)
 	}
 	if tmp, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmp) != 0 {
@@ -138,7 +138,7 @@ func TestVerifyFindsMismatchMissingUnreferenced(t *testing.T) {
 	ctx := context.Background()
 	var blobs []Blob
 	for _, c := range []string{"intact", "tampered content", "to be removed", "nobody names me"} {
-		b, err := s.Write(ctx, strings.NewReader(c))
+		b, err := s.Write(ctx, strings.NewReader(c), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,21 +204,36 @@ func TestVerifyEmptyStore(t *testing.T) {
 }
 
 func TestPurge(t *testing.T) {
+	ctx := context.Background()
 	s := New(t.TempDir(), 0)
-	b, err := s.Write(context.Background(), strings.NewReader("old logs"))
+	b, err := s.Write(ctx, strings.NewReader("old logs"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Purge(b.SHA256); err != nil {
-		t.Fatal(err)
+	inUse, unused := func(context.Context) (bool, error) { return true, nil }, func(context.Context) (bool, error) { return false, nil }
+	if removed, err := s.Purge(ctx, b.SHA256, inUse); err != nil || removed {
+		t.Fatalf("purge of a file in use: removed %v, %v", removed, err)
+	}
+	if _, err := s.Purge(ctx, b.SHA256, nil); err == nil {
+		t.Error("a purge without an in-use check went ahead")
+	}
+	checkErr := errors.New("database down")
+	if removed, err := s.Purge(ctx, b.SHA256, func(context.Context) (bool, error) { return false, checkErr }); !errors.Is(err, checkErr) || removed {
+		t.Errorf("purge when the check fails: removed %v, %v", removed, err)
+	}
+	if _, err := s.Open(b.SHA256); err != nil {
+		t.Fatalf("the file went without a purge: %v", err)
+	}
+	if removed, err := s.Purge(ctx, b.SHA256, unused); err != nil || !removed {
+		t.Fatalf("purge: removed %v, %v", removed, err)
 	}
 	if _, err := s.Open(b.SHA256); !errors.Is(err, ErrMissing) {
 		t.Errorf("open after purge: %v", err)
 	}
-	if err := s.Purge(b.SHA256); err != nil {
-		t.Errorf("purging again: %v", err)
+	if removed, err := s.Purge(ctx, b.SHA256, unused); err != nil || removed {
+		t.Errorf("purging again: removed %v, %v", removed, err)
 	}
-	if err := s.Purge("../../etc/passwd"); err == nil {
+	if _, err := s.Purge(ctx, "../../etc/passwd", unused); err == nil {
 		t.Error("a path was taken for a hash")
 	}
 }
@@ -415,7 +430,7 @@ func BenchmarkWrite(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		s := New(b.TempDir(), 0)
 		data[0] = byte(i)
-		if _, err := s.Write(context.Background(), bytes.NewReader(data)); err != nil {
+		if _, err := s.Write(context.Background(), bytes.NewReader(data), nil); err != nil {
 			b.Fatal(err)
 		}
 	}

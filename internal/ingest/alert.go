@@ -362,6 +362,40 @@ var timeLayouts = []string{
 	time.RFC1123,
 }
 
+// zoneOffsets are the zone abbreviations tools write after CEF times
+// (rt=May 14 2026 18:20:01 JST) that mean one offset wherever they are
+// read. Go's parser knows an abbreviation only when it is this machine's
+// own zone and takes any other as UTC, which put a Japanese appliance's
+// events nine hours late. Ambiguous ones (CST is China, Cuba and US
+// Central; IST is India, Ireland and Israel) are not here.
+var zoneOffsets = map[string]int{
+	"UTC": 0, "GMT": 0, "Z": 0,
+	"JST": 9 * 3600, "KST": 9 * 3600, "HKT": 8 * 3600, "SGT": 8 * 3600, "AWST": 8 * 3600,
+	"ICT": 7 * 3600, "WIB": 7 * 3600, "PHT": 8 * 3600,
+	"AEST": 10 * 3600, "AEDT": 11 * 3600, "ACST": 9*3600 + 1800, "NZST": 12 * 3600, "NZDT": 13 * 3600,
+	"CET": 1 * 3600, "CEST": 2 * 3600, "EET": 2 * 3600, "EEST": 3 * 3600, "WET": 0, "WEST": 1 * 3600, "BST": 1 * 3600,
+	"EST": -5 * 3600, "EDT": -4 * 3600, "CDT": -5 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600,
+	"PST": -8 * 3600, "PDT": -7 * 3600, "AKST": -9 * 3600, "AKDT": -8 * 3600, "HST": -10 * 3600,
+}
+
+// zoneByAbbreviation fixes the offset of a time parsed with a zone
+// abbreviation Go did not know (it parses those as offset zero): the
+// known ones get their offset; an unknown one makes the time unknown
+// rather than hours wrong.
+func zoneByAbbreviation(t time.Time) time.Time {
+	name, offset := t.Zone()
+	if offset != 0 || name == "" || name == "UTC" {
+		return t
+	}
+	known, ok := zoneOffsets[name]
+	if !ok {
+		return time.Time{}
+	}
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	return time.Date(y, mo, d, h, mi, sec, t.Nanosecond(), time.FixedZone(name, known))
+}
+
 // parseTime reads a timestamp in any of the shapes above, or Unix epoch
 // seconds or milliseconds. It returns UTC, or zero when the text is not a
 // plausible time (tools' times are a convenience; ReceivedAt always exists).
@@ -386,7 +420,7 @@ func parseTime(s string) time.Time {
 	} else {
 		for _, l := range timeLayouts {
 			if p, err := time.Parse(l, s); err == nil {
-				t = p
+				t = zoneByAbbreviation(p)
 				break
 			}
 		}

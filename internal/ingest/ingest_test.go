@@ -621,3 +621,33 @@ func TestTruncation(t *testing.T) {
 		t.Errorf("title %q raw %q", a.Title, a.Raw)
 	}
 }
+
+// TestCEFTimeZones: CEF receipt times carry a zone abbreviation. One that
+// means a single offset anywhere is applied whatever this machine's own
+// zone; one that is unknown (or ambiguous, like CST, unless it is this
+// machine's own) leaves the event time unknown, so the received time
+// stands, instead of taking it as UTC.
+func TestCEFTimeZones(t *testing.T) {
+	for _, tc := range []struct {
+		rt   string
+		want time.Time
+	}{
+		{"Nov 24 2026 18:20:01 JST", utc("2026-11-24T09:20:01Z")},
+		{"Nov 24 2026 09:20:01 UTC", utc("2026-11-24T09:20:01Z")},
+		{"Nov 24 2026 09:20:01 GMT", utc("2026-11-24T09:20:01Z")},
+		{"Nov 24 2026 04:20:01 EST", utc("2026-11-24T09:20:01Z")},
+		{"Jul 14 2026 11:20:01 CEST", utc("2026-07-14T09:20:01Z")},
+		{"Nov 24 2026 18:20:01 +0900", utc("2026-11-24T09:20:01Z")},
+		{"Nov 24 2026 09:20:01", utc("2026-11-24T09:20:01Z")},
+		{"Nov 24 2026 09:20:01 XYZT", time.Time{}},
+	} {
+		line := "CEF:0|Vendor|Product|1.0|100|Port scan|5|src=203.0.113.9 rt=" + tc.rt
+		got := mustParse(t, "cef", []byte(line))
+		if len(got) != 1 {
+			t.Fatalf("%s: %d alerts", tc.rt, len(got))
+		}
+		if !got[0].EventTime.Equal(tc.want) {
+			t.Errorf("rt=%s: event time %v, want %v", tc.rt, got[0].EventTime, tc.want)
+		}
+	}
+}

@@ -10,10 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -26,6 +29,47 @@ func HTTPClient() *http.Client {
 			return http.ErrUseLastResponse
 		},
 	}
+}
+
+// GuardedClient is HTTPClient for notification webhooks, whose URLs leads
+// set through the API. Every connection is checked against dest at the
+// moment it is dialled, on the address actually dialled, so a name that
+// resolves differently between a check and the connection (DNS
+// rebinding), or to several addresses, cannot slip past. It uses no proxy
+// from the environment (HTTP_PROXY, HTTPS_PROXY): through a proxy only the
+// proxy's own address could be checked, and the proxy would reach the
+// internal service on the server's behalf.
+func GuardedClient(dest *Destinations) *http.Client {
+	c := HTTPClient()
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	c.Transport = &http.Transport{
+		Proxy:                 nil,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			if dest.HostAllowed(host) {
+				return dialer.DialContext(ctx, network, addr)
+			}
+			d := *dialer
+			d.Control = func(_, address string, _ syscall.RawConn) error {
+				ap, err := netip.ParseAddrPort(address)
+				if err != nil {
+					// Fail closed: an address that cannot be read cannot be checked.
+					return &RefusedError{Host: host, Reason: "unreadable"}
+				}
+				return dest.Check(host, ap.Addr())
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+	return c
 }
 
 // post sends body and classifies the answer: 2xx is success; 408, 429 and
@@ -46,6 +90,12 @@ func post(ctx context.Context, c *http.Client, addr string, body []byte, header 
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
+		}
+		// A refused destination stays refused until the operator changes
+		// the allow list: retrying would only delay the failure report.
+		var refused *RefusedError
+		if errors.As(err, &refused) {
+			return Permanent(refused)
 		}
 		return fmt.Errorf("post: %w", err)
 	}

@@ -32,27 +32,30 @@ func (tx *Tx) IngestAlert(ctx context.Context, a *ingest.Alert, window time.Dura
 	if !a.EventTime.IsZero() {
 		eventTime = &a.EventTime
 	}
-	if a.SourceEventID != "" {
-		// The literal "<> ''" lets SQLite use the partial unique index; with
-		// only the bound value it cannot prove the row is in the index and
-		// scans every occurrence.
-		row, err := tx.queryRow(ctx, `SELECT alert_id FROM alert_occurrences WHERE source = ? AND source_event_id = ? AND source_event_id <> ''`, a.Source, a.SourceEventID)
-		if err != nil {
-			return 0, false, err
-		}
-		switch err := row.Scan(&id); {
-		case err == nil:
-			return id, true, nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return 0, false, fmt.Errorf("look up alert event: %w", err)
-		}
-	}
-	row, err := tx.queryRow(ctx, `SELECT id FROM alerts WHERE fingerprint = ? AND last_seen >= ? AND status <> 'closed'
-		ORDER BY last_seen DESC LIMIT 1`, a.Fingerprint, micros(received.Add(-window)))
+	// One statement answers both questions: was this very event sent
+	// before (same source and event id), and is there an open alert with
+	// its fingerprint inside the window? The literal "<> ''" lets SQLite
+	// use the partial unique index; with only the bound value it cannot
+	// prove the row is in the index and scans every occurrence.
+	row, err := tx.queryRow(ctx, `SELECT
+		(SELECT alert_id FROM alert_occurrences WHERE source = ? AND source_event_id = ? AND source_event_id <> ''),
+		(SELECT id FROM alerts WHERE fingerprint = ? AND last_seen >= ? AND status <> 'closed' ORDER BY last_seen DESC LIMIT 1)`,
+		a.Source, a.SourceEventID, a.Fingerprint, micros(received.Add(-window)))
 	if err != nil {
 		return 0, false, err
 	}
-	switch err := row.Scan(&id); {
+	var resent, open sql.NullInt64
+	if err := row.Scan(&resent, &open); err != nil {
+		return 0, false, fmt.Errorf("look up alert: %w", err)
+	}
+	if a.SourceEventID != "" && resent.Valid {
+		return resent.Int64, true, nil
+	}
+	err = sql.ErrNoRows
+	if open.Valid {
+		id, err = open.Int64, nil
+	}
+	switch {
 	case err == nil:
 		// Occurrences may arrive out of order; last_seen never goes back.
 		// CASE, not MAX or GREATEST: the two databases spell those differently.
@@ -77,8 +80,6 @@ func (tx *Tx) IngestAlert(ctx context.Context, a *ingest.Alert, window time.Dura
 		if err := row.Scan(&id); err != nil {
 			return 0, false, fmt.Errorf("create alert: %w", err)
 		}
-	default:
-		return 0, false, fmt.Errorf("look up alert fingerprint: %w", err)
 	}
 	// A repeat keeps its own payload (a later event may differ in fields
 	// the fingerprint ignores); the first occurrence's is the alert's raw.
@@ -92,24 +93,87 @@ func (tx *Tx) IngestAlert(ctx context.Context, a *ingest.Alert, window time.Dura
 	}
 	// A repeat links its observables too: the key fields are the same, but
 	// a repeat may name another file or URL, and it should be findable.
+	if len(a.Observables) == 0 {
+		return id, duplicate, nil
+	}
+	links := make([]any, 0, 2*len(a.Observables))
 	for _, o := range a.Observables {
 		oid, err := tx.observableID(ctx, o.Type, o.Value)
 		if err != nil {
 			return 0, false, err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO alert_observables (alert_id, observable_id) VALUES (?, ?)
-			ON CONFLICT (alert_id, observable_id) DO NOTHING`, id, oid); err != nil {
-			return 0, false, fmt.Errorf("link observable: %w", err)
-		}
+		links = append(links, id, oid)
+	}
+	// All links in one statement: per alert, statements are what intake
+	// pays for. The text depends only on the count, so few are prepared.
+	if _, err := tx.exec(ctx, `INSERT INTO alert_observables (alert_id, observable_id) VALUES `+valueRows(len(a.Observables), 2)+`
+		ON CONFLICT (alert_id, observable_id) DO NOTHING`, links...); err != nil {
+		return 0, false, fmt.Errorf("link observable: %w", err)
 	}
 	return id, duplicate, nil
 }
 
+// valueRows is the VALUES list for n rows of cols placeholders each.
+func valueRows(n, cols int) string {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	return strings.Repeat(row+", ", n-1) + row
+}
+
+// learnedObservable is an observable's id found by a request, for the
+// writer's cache once the request is committed.
+type learnedObservable struct {
+	key string
+	id  int64
+}
+
+// observableCache maps type and value to the ids of committed
+// observables. Only the writer's goroutine uses it. It is bounded: when
+// full it starts over, which costs a look-up per observable until it has
+// filled again.
+type observableCache struct {
+	ids map[string]int64
+}
+
+const observableCacheSize = 1 << 16
+
+func observableKey(typ, value string) string { return typ + "\x00" + value }
+
+func (c *observableCache) get(key string) (int64, bool) {
+	id, ok := c.ids[key]
+	return id, ok
+}
+
+func (c *observableCache) put(key string, id int64) {
+	if c.ids == nil || len(c.ids) >= observableCacheSize {
+		c.ids = make(map[string]int64, 1024)
+	}
+	c.ids[key] = id
+}
+
+func (c *observableCache) clear() { c.ids = nil }
+
 // observableID returns the row of an observable, adding it if new.
 func (tx *Tx) observableID(ctx context.Context, typ, value string) (int64, error) {
-	// Most observables were seen before (the same attacker, the same
-	// host): look first, which writes nothing, and insert only when new.
-	row, err := tx.queryRow(ctx, `SELECT id FROM observables WHERE type = ? AND value = ?`, typ, value)
+	key := observableKey(typ, value)
+	if id, ok := tx.w.observables.get(key); ok {
+		return id, nil
+	}
+	id, err := tx.lookUpObservable(ctx, typ, value)
+	if err != nil {
+		return 0, err
+	}
+	tx.learned = append(tx.learned, learnedObservable{key: key, id: id})
+	return id, nil
+}
+
+func (tx *Tx) lookUpObservable(ctx context.Context, typ, value string) (int64, error) {
+	// Not in the cache is most often new: try to add it first, which is
+	// one statement, and look it up only when it was there already. DO
+	// NOTHING rather than a no-op update, so a known one writes nothing;
+	// on PostgreSQL a concurrent insert by another node is waited for
+	// and then found by the look-up.
+	row, err := tx.queryRow(ctx, `INSERT INTO observables (type, value, first_seen) VALUES (?, ?, ?)
+		ON CONFLICT (type, value) DO NOTHING RETURNING id`, typ, value, micros(tx.now))
 	if err != nil {
 		return 0, err
 	}
@@ -118,18 +182,14 @@ func (tx *Tx) observableID(ctx context.Context, typ, value string) (int64, error
 	case err == nil:
 		return id, nil
 	case !errors.Is(err, sql.ErrNoRows):
-		return 0, fmt.Errorf("read observable: %w", err)
+		return 0, fmt.Errorf("add observable: %w", err)
 	}
-	// The transaction holds the write lock, so nobody adds it meanwhile;
-	// DO UPDATE (a no-op) rather than DO NOTHING so RETURNING always has
-	// the row, also on a database shared with other writers.
-	row, err = tx.queryRow(ctx, `INSERT INTO observables (type, value, first_seen) VALUES (?, ?, ?)
-		ON CONFLICT (type, value) DO UPDATE SET first_seen = observables.first_seen RETURNING id`, typ, value, micros(tx.now))
+	row, err = tx.queryRow(ctx, `SELECT id FROM observables WHERE type = ? AND value = ?`, typ, value)
 	if err != nil {
 		return 0, err
 	}
 	if err := row.Scan(&id); err != nil {
-		return 0, fmt.Errorf("add observable: %w", err)
+		return 0, fmt.Errorf("read observable: %w", err)
 	}
 	return id, nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -101,12 +102,20 @@ const DBFileName = "irdesk.db"
 // sqliteDSN sets up every connection the same way. busy_timeout comes
 // first so the pragmas after it wait for a lock instead of failing;
 // synchronous=FULL fsyncs the WAL at every commit, so an acknowledged
-// write survives a power loss.
+// write survives a power loss. The store's own write connection is the
+// exception: its commits are made durable by the walSyncer, which fsyncs
+// the WAL itself while the writer goes on (see walsync.go).
 func sqliteDSN(path string, role connRole) string {
-	q := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	sync := "FULL"
+	if role == writerConn {
+		sync = "NORMAL"
+	}
+	q := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
 	switch role {
 	case readerConn:
 		q += "&_pragma=query_only(1)"
+	case writerConn:
+		q += "&_pragma=wal_autocheckpoint(" + strconv.Itoa(writerAutoCheckpoint) + ")"
 	}
 	return "file:" + filepath.ToSlash(path) + "?" + q
 }
@@ -178,6 +187,14 @@ func OpenSQLite(ctx context.Context, dataDir string, opts Options) (*Store, erro
 	if err != nil {
 		return fail(err)
 	}
+	if s.w.syncer != nil {
+		cp, err := newCheckpointer(ctx, path)
+		if err != nil {
+			s.w.close()
+			return fail(fmt.Errorf("open checkpoint connection: %w", err))
+		}
+		s.w.syncer.checkpointer = cp
+	}
 	return s, nil
 }
 
@@ -214,6 +231,11 @@ func (s *Store) Close() error {
 		s.stopListen()
 	}
 	if s.w != nil {
+		// The background checkpointer first, so the writer's last
+		// checkpoint, which empties the WAL, does not wait for it.
+		if s.w.syncer != nil && s.w.syncer.checkpointer != nil {
+			errs = append(errs, s.w.syncer.checkpointer.close())
+		}
 		errs = append(errs, s.w.close())
 		s.w.feed.close()
 	}
@@ -259,6 +281,9 @@ type Tx struct {
 	// changes are the events this request appended, for the change feed
 	// once the batch commits.
 	changes []Change
+	// learned are observables this request looked up or added, for the
+	// writer's cache once the batch commits.
+	learned []learnedObservable
 }
 
 // ftsWrite is a pending change to the full-text index.

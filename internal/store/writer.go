@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/irdesk/irdesk/internal/audit"
 )
 
 // ErrClosed is returned for writes submitted after Close.
@@ -21,6 +23,9 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(*Tx) error
 	done chan error
+	// seq is the batch the request was committed in, when it must still
+	// wait for the WAL to reach the disk (SQLite); set before done.
+	seq uint64
 }
 
 // writer owns the only write connection. It takes whatever write requests
@@ -51,6 +56,10 @@ type writer struct {
 	reconnect func(context.Context) (*sql.Conn, error)
 	// broken means the connection was found dead and not yet replaced.
 	broken bool
+	// observables caches the ids of committed observables, which are
+	// never deleted: most alerts name addresses, users and hosts seen
+	// before, and intake then looks nothing up.
+	observables observableCache
 
 	// feed receives each batch's changes once committed. On PostgreSQL
 	// they also go to the other nodes by NOTIFY, tagged with node (to
@@ -58,6 +67,12 @@ type writer struct {
 	feed   *feed
 	node   string
 	schema string
+
+	// syncer, on SQLite, tells callers when their committed batch has
+	// reached the disk, while the writer already runs the next batch
+	// (walsync.go); nil on PostgreSQL, whose COMMIT is durable when it
+	// returns.
+	syncer *walSyncer
 
 	batches  atomic.Int64
 	requests atomic.Int64
@@ -96,6 +111,9 @@ func newWriter(ctx context.Context, conn *sql.Conn, d dialect, opts Options, wal
 			return nil, fmt.Errorf("read schema: %w", err)
 		}
 	}
+	if d.name == sqliteDialect.name && walPath != "" {
+		w.syncer = newWALSyncer(walPath, w.feed)
+	}
 	go w.loop()
 	return w, nil
 }
@@ -129,7 +147,10 @@ func (w *writer) do(ctx context.Context, fn func(*Tx) error, wait bool) error {
 	w.closeMu.RUnlock()
 	// Once queued, wait for the answer even if ctx ends: the caller must
 	// learn whether the write committed.
-	return <-req.done
+	if err := <-req.done; err != nil || req.seq == 0 {
+		return err
+	}
+	return w.syncer.wait(req.seq)
 }
 
 func (w *writer) loop() {
@@ -195,14 +216,15 @@ func (w *writer) runBatch(batch []*writeReq) {
 	for i, r := range batch {
 		results[i] = r.ctx.Err()
 	}
+	if w.syncer != nil {
+		if err := w.syncer.failed(); err != nil {
+			w.answer(batch, results, err)
+			return
+		}
+	}
 	if w.broken {
 		if err := w.redial(); err != nil {
-			for i, r := range batch {
-				if results[i] == nil {
-					results[i] = fmt.Errorf("the database is unavailable: %w", err)
-				}
-				r.done <- results[i]
-			}
+			w.answer(batch, results, fmt.Errorf("the database is unavailable: %w", err))
 			return
 		}
 	}
@@ -210,11 +232,28 @@ func (w *writer) runBatch(batch []*writeReq) {
 	// without savepoints, which cost two statements per request. If one
 	// fails, the whole transaction is rolled back and the others run again,
 	// each in its own savepoint.
-	if w.attempt(batch, results, false) {
-		w.attempt(batch, results, true)
+	retry, changes, committed := w.attempt(batch, results, false)
+	if retry {
+		_, changes, committed = w.attempt(batch, results, true)
 	}
-	for i, r := range batch {
-		r.done <- results[i]
+	switch {
+	case committed && w.syncer != nil:
+		// The callers wait for the batch to reach the disk, and
+		// subscribers hear of it then (walsync.go).
+		seq := w.syncer.commit(changes)
+		for i, r := range batch {
+			if results[i] == nil {
+				r.seq = seq
+			}
+		}
+		w.answer(batch, results, nil)
+	case committed:
+		w.answer(batch, results, nil)
+		// Only now: a subscriber must never hear of work that was rolled
+		// back.
+		w.feed.publish(changes)
+	default:
+		w.answer(batch, results, nil)
 	}
 	if w.reconnect != nil && slices.ContainsFunc(results, func(err error) bool { return err != nil }) {
 		// A failure may be the connection's; if so, replace it now, so
@@ -227,6 +266,17 @@ func (w *writer) runBatch(batch []*writeReq) {
 		}
 	}
 	w.maybeCheckpoint()
+}
+
+// answer tells each caller its result; err, when set, stands in for the
+// results that are still nil.
+func (w *writer) answer(batch []*writeReq, results []error, err error) {
+	for i, r := range batch {
+		if results[i] == nil {
+			results[i] = err
+		}
+		r.done <- results[i]
+	}
 }
 
 // redial replaces a dead write connection and its prepared statements.
@@ -248,6 +298,8 @@ func (w *writer) redial() error {
 		return err
 	}
 	w.conn, w.stmts, w.broken = conn, &stmtCache{db: conn}, false
+	// A new connection may be to a restored or failed-over database.
+	w.observables.clear()
 	return nil
 }
 
@@ -276,16 +328,17 @@ func (w *writer) maybeCheckpoint() {
 
 // attempt runs the requests whose result is still nil in one transaction
 // and commits. Without savepoints, it stops at the first failing request,
-// rolls everything back and reports that a retry is needed.
-func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (retry bool) {
-	fail := func(err error) bool {
+// rolls everything back and reports that a retry is needed. When it
+// committed, changes are what the committed requests did.
+func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (retry bool, changes []Change, committed bool) {
+	fail := func(err error) (bool, []Change, bool) {
 		_ = w.exec("ROLLBACK")
 		for i := range results {
 			if results[i] == nil {
 				results[i] = err
 			}
 		}
-		return false
+		return false, nil, false
 	}
 	if err := w.exec(w.d.beginWrite); err != nil {
 		return fail(fmt.Errorf("begin: %w", err))
@@ -293,7 +346,7 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 	// Re-read the head under the write lock: another process on the same
 	// database (an irdesk CLI command, another node) may have appended.
 	// On PostgreSQL, reading it is what takes that lock.
-	head, err := loadHead(context.Background(), w.conn, w.d.headLock)
+	head, err := w.readHead()
 	if err != nil {
 		return fail(fmt.Errorf("read audit head: %w", err))
 	}
@@ -303,6 +356,7 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 	anyOK := false
 	var pendingFTS []ftsWrite
 	var pendingChanges []Change
+	var pendingObservables []learnedObservable
 	for i, r := range batch {
 		if results[i] != nil {
 			continue
@@ -314,14 +368,14 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 				return fail(fmt.Errorf("savepoint: %w", err))
 			}
 		}
-		fts, changes, err := w.run(r)
+		tx, err := w.run(r)
 		if err != nil {
 			results[i] = err
 			if !savepoints {
 				_ = w.exec("ROLLBACK")
 				w.head = startHead
 				// Run the batch again only if others are waiting in it.
-				return slices.Contains(results, nil)
+				return slices.Contains(results, nil), nil, false
 			}
 			w.head = before
 			w.keySeq = seqBefore
@@ -330,8 +384,9 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 			}
 		} else {
 			anyOK = true
-			pendingFTS = append(pendingFTS, fts...)
-			pendingChanges = append(pendingChanges, changes...)
+			pendingFTS = append(pendingFTS, tx.fts...)
+			pendingChanges = append(pendingChanges, tx.changes...)
+			pendingObservables = append(pendingObservables, tx.learned...)
 		}
 		if savepoints {
 			if err := w.exec("RELEASE req"); err != nil {
@@ -342,7 +397,7 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 	if !anyOK {
 		_ = w.exec("ROLLBACK")
 		w.head = startHead
-		return false
+		return false, nil, false
 	}
 	if err := w.writeKeySeqs(); err != nil {
 		return fail(fmt.Errorf("record incident keys: %w", err))
@@ -367,22 +422,38 @@ func (w *writer) attempt(batch []*writeReq, results []error, savepoints bool) (r
 		w.head = startHead
 		return fail(fmt.Errorf("commit: %w", err))
 	}
-	// Only now: a subscriber must never hear of work that was rolled back.
-	w.feed.publish(pendingChanges)
-	return false
+	for _, o := range pendingObservables {
+		w.observables.put(o.key, o.id)
+	}
+	return false, pendingChanges, true
+}
+
+// readHead reads the audit head inside the write transaction, with a
+// statement prepared once: it runs at every commit.
+func (w *writer) readHead() (chainHead, error) {
+	st, err := w.stmts.prepare(context.Background(), w.d.headLock)
+	if err != nil {
+		return chainHead{}, err
+	}
+	h := chainHead{hash: audit.Genesis}
+	err = st.QueryRowContext(context.Background()).Scan(&h.id, &h.hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return chainHead{hash: audit.Genesis}, nil
+	}
+	return h, err
 }
 
 // run calls one request's function, turning a panic into an error so one
 // bad request cannot take the writer (and every other writer) down.
-func (w *writer) run(r *writeReq) (fts []ftsWrite, changes []Change, err error) {
+func (w *writer) run(r *writeReq) (tx *Tx, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic in write transaction: %v\n%s", p, debug.Stack())
 		}
 	}()
-	tx := &Tx{reader: reader{q: w.stmts, d: w.d, detached: true}, now: w.tick(), w: w}
+	tx = &Tx{reader: reader{q: w.stmts, d: w.d, detached: true}, now: w.tick(), w: w}
 	err = r.fn(tx)
-	return tx.fts, tx.changes, err
+	return tx, err
 }
 
 // writeFTS applies the batch's full-text index writes in one go.
@@ -419,6 +490,9 @@ func (w *writer) close() error {
 	w.closeMu.Unlock()
 	close(w.quit)
 	<-w.stopped
+	if w.syncer != nil {
+		w.syncer.close()
+	}
 	w.stmts.close()
 	// Fold the WAL into the main file so the database is one file at rest
 	// and the next start does not replay it.

@@ -2,10 +2,14 @@ package web
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -254,5 +258,69 @@ func TestOpenAPIServed(t *testing.T) {
 	}
 	if rec.Body.String() != string(OpenAPIDocument()) {
 		t.Error("the served document differs from the embedded one")
+	}
+}
+
+// TestOpenAPIEventTypesMatchCore: the EventType enum in openapi.json lists
+// exactly the audit event types the code writes (the Ev... constants of
+// internal/core), so a new event type cannot go undocumented.
+func TestOpenAPIEventTypesMatchCore(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "core", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inCode := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			vs, ok := n.(*ast.ValueSpec)
+			if !ok {
+				return true
+			}
+			for i, name := range vs.Names {
+				if !strings.HasPrefix(name.Name, "Ev") || i >= len(vs.Values) {
+					continue
+				}
+				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					v, err := strconv.Unquote(lit.Value)
+					if err == nil && strings.Contains(v, ".") {
+						inCode[v] = true
+					}
+				}
+			}
+			return true
+		})
+	}
+	if len(inCode) < 50 {
+		t.Fatalf("found only %d event types in internal/core", len(inCode))
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Enum []string `json:"enum"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(OpenAPIDocument(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	inDoc := map[string]bool{}
+	for _, v := range doc.Components.Schemas["EventType"].Enum {
+		inDoc[v] = true
+		if !inCode[v] {
+			t.Errorf("openapi.json EventType lists %q, which no Ev constant in internal/core has", v)
+		}
+	}
+	for v := range inCode {
+		if !inDoc[v] {
+			t.Errorf("event type %q is missing from openapi.json's EventType enum", v)
+		}
 	}
 }

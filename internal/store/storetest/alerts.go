@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -351,5 +352,89 @@ func testAlertOccurrencesAndRetention(t *testing.T, st *store.Store) {
 	}
 	if cut, err := st.OccurrencesBefore(ctx, base.Add(-time.Hour)); err != nil || cut != occ[0].ID {
 		t.Errorf("cutoff before everything: %d %v", cut, err)
+	}
+}
+
+// testObservableIDsAfterRollback: the writer remembers observable ids
+// only once their transaction committed. A request that added an
+// observable and then failed must not leave a dangling id behind for the
+// requests after it, whether it failed alone or beside others in one
+// group-committed batch.
+func testObservableIDsAfterRollback(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	withDomain := func(domain string) func(*ingest.Alert) {
+		return func(a *ingest.Alert) {
+			a.Observables = append(a.Observables, ingest.Observable{Type: "domain", Value: domain})
+		}
+	}
+	boom := errors.New("boom")
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		if _, _, err := tx.IngestAlert(ctx, alertFixture("rb-1", "fp-rb-1", withDomain("rolled-back.example")), time.Hour); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("failing request: %v, want boom", err)
+	}
+	kept := ingestOne(t, st, alertFixture("rb-2", "fp-rb-2", withDomain("rolled-back.example")), time.Hour)
+	s, err := st.FindSightings(ctx, "domain", "rolled-back.example", store.Scope{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Alerts) != 1 || s.Alerts[0].ID != kept.id {
+		t.Fatalf("sightings after a rolled-back first sighting = %+v, want only alert %d", s.Alerts, kept.id)
+	}
+
+	// Concurrent requests share batches; every other one fails after
+	// adding the same new observable.
+	const n = 16
+	errs := make([]error, n)
+	ids := make([]int64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = st.InTx(ctx, func(tx *store.Tx) error {
+				id, _, err := tx.IngestAlert(ctx, alertFixture(fmt.Sprintf("rbc-%d", i), fmt.Sprintf("fp-rbc-%d", i), withDomain("shared-new.example")), time.Hour)
+				if err != nil {
+					return err
+				}
+				ids[i] = id
+				if i%2 == 1 {
+					return boom
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	var want []int64
+	for i := range n {
+		switch {
+		case i%2 == 1 && !errors.Is(errs[i], boom):
+			t.Fatalf("request %d: %v, want boom", i, errs[i])
+		case i%2 == 0 && errs[i] != nil:
+			t.Fatalf("request %d: %v", i, errs[i])
+		case i%2 == 0:
+			want = append(want, ids[i])
+		}
+	}
+	s, err = st.FindSightings(ctx, "domain", "shared-new.example", store.Scope{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, a := range s.Alerts {
+		got = append(got, a.ID)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("sightings = %v, want the committed alerts %v", got, want)
+	}
+	// And the ids stay good for later alerts.
+	later := ingestOne(t, st, alertFixture("rbc-later", "fp-rbc-later", withDomain("shared-new.example")), time.Hour)
+	if later.id == 0 {
+		t.Fatal("a later alert naming the observable was not stored")
 	}
 }

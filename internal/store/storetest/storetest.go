@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(tb testing.TB) *store.Store) {
 		{"AlertFind", testAlertFind},
 		{"AlertStatusAndLink", testAlertStatusAndLink},
 		{"AlertOccurrencesAndRetention", testAlertOccurrencesAndRetention},
+		{"ObservableIDsAfterRollback", testObservableIDsAfterRollback},
 		{"Contacts", testContacts},
 		{"EscalationBookkeeping", testEscalationBookkeeping},
 		{"Outbox", testOutbox},
