@@ -37,6 +37,7 @@ Usage:
   irdesk playbook check DIR                     validate custom playbooks
   irdesk ingest  --server URL --token T [--format F] FILE|-   send alerts
   irdesk evidence verify|purge [--data DIR] ...  check or dispose of evidence files
+  irdesk notify  test --contact NAME            send a test message to a contact's channels now
   irdesk backup  --out FILE [--data DIR]        online backup of the data directory
   irdesk restore --from FILE --data NEWDIR      restore a backup and verify it
   irdesk config  [flags of serve]               print the effective configuration
@@ -70,6 +71,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"restore":  cmdRestore,
 		"bench":    cmdBench,
 		"copy":     cmdCopy,
+		"notify":   cmdNotify,
 		"version": func(context.Context, []string, io.Reader, io.Writer, io.Writer) error {
 			fmt.Fprintln(stdout, "irdesk", version)
 			return nil

@@ -181,3 +181,60 @@ func TestServeRefusesInternalWebhookDestinations(t *testing.T) {
 		return true
 	})
 }
+
+// TestNotifyTestCommand: `irdesk notify test` sends a signed test message
+// to a contact's channels at once, with serve's settings: refused while
+// the destination is not allowed, delivered once it is, and clear exit
+// codes for what cannot be sent.
+func TestNotifyTestCommand(t *testing.T) {
+	var got sync.Map
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := notify.VerifySignature([]byte("k"), r.Header.Get("X-Irdesk-Timestamp"), r.Header.Get("X-Irdesk-Signature"), body, time.Now(), time.Minute); err != nil {
+			t.Errorf("test message signature: %v", err)
+		}
+		got.Store(r.URL.Path, string(body))
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	port := recv.URL[strings.LastIndex(recv.URL, ":"):]
+	data := filepath.Join(t.TempDir(), "data")
+	s := startServer(t, data, "--webhook-secret", "k")
+	tok := newToken(t, data, "admin")
+	contact := fmt.Sprintf(`{"name":"SOAR","kind":"group","language":"ja","channels":[{"type":"webhook","address":%q},{"type":"phone","address":"+81-3-0000-0000","label":"duty phone"}]}`, "http://localhost"+port+"/hook")
+	if code, body := apiCall(t, s.base, tok, "POST", "/api/v1/contacts", contact); code != http.StatusCreated {
+		t.Fatalf("contact: %d %s", code, body)
+	}
+
+	out, errOut, code := cli(t, "", "notify", "test", "--data", data, "--contact", "soar", "--webhook-secret", "k")
+	if code != 1 || !strings.Contains(out, "webhook  failed") || !strings.Contains(out, "refused") || !strings.Contains(out, "call them") {
+		t.Fatalf("not allowed yet: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, ok := got.Load("/hook"); ok {
+		t.Fatal("the receiver was called although localhost is not allowed")
+	}
+	out, errOut, code = cli(t, "", "notify", "test", "--data", data, "--contact", "SOAR", "--webhook-secret", "k", "--webhook-allow", "localhost")
+	if code != 0 || !strings.Contains(out, "webhook  delivered") {
+		t.Fatalf("allowed: exit %d\n%s%s", code, out, errOut)
+	}
+	body, ok := got.Load("/hook")
+	if !ok || !strings.Contains(body.(string), "テスト通知") {
+		t.Fatalf("test message %v %v, want the Japanese test message", ok, body)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"notify", "test", "--data", data}, 2, "--contact is required"},
+		{[]string{"notify", "test", "--data", data, "--contact", "nobody"}, 1, `no contact "nobody"`},
+		{[]string{"notify", "test", "--data", data, "--contact", "SOAR", "--channel", "email"}, 1, "has no email channel"},
+		{[]string{"notify", "test", "--data", data, "--contact", "SOAR", "--channel", "pager"}, 2, "unknown type"},
+		{[]string{"notify", "send", "--data", data}, 2, "unknown subcommand"},
+	} {
+		_, errOut, code := cli(t, "", tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("irdesk %s: exit %d, %q; want %d and %q", strings.Join(tc.args, " "), code, errOut, tc.code, tc.want)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/irdesk/irdesk/internal/core"
 	"github.com/irdesk/irdesk/internal/evidence"
+	"github.com/irdesk/irdesk/internal/evidence/evidencetest"
 	"github.com/irdesk/irdesk/internal/store"
 )
 
@@ -288,42 +288,6 @@ func (f failReader) Read([]byte) (int, error) {
 	return 0, errors.New("read")
 }
 
-// blockedOnLock waits until at least n flock(2) requests of this process
-// are blocked (the kernel lists them with "->" in /proc/locks) and returns
-// true, or returns false if done is closed first. The only flocks here
-// are the evidence locker's, so "blocked" means waiting for its lock; it
-// is read from the kernel, not guessed from a sleep.
-func blockedOnLock(t *testing.T, n int, done <-chan struct{}) bool {
-	t.Helper()
-	if _, err := os.ReadFile("/proc/locks"); err != nil {
-		t.Skipf("cannot see lock waiters: %v", err)
-	}
-	pid := strconv.Itoa(os.Getpid())
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return false
-		default:
-		}
-		b, _ := os.ReadFile("/proc/locks")
-		waiting := 0
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			// 3: -> FLOCK  ADVISORY  WRITE 3529 fe:00:9977904 0 EOF
-			if len(f) >= 6 && f[1] == "->" && f[2] == "FLOCK" && f[5] == pid {
-				waiting++
-			}
-		}
-		if waiting >= n {
-			return true
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("fewer than %d waiting for the evidence lock and nothing finished within 20s", n)
-	return false
-}
-
 // serverAndCLI opens one data directory twice, as the running server and
 // the irdesk evidence purge command do: two stores on one SQLite file, two
 // evidence.Store values on one locker, sharing only what is on disk.
@@ -400,7 +364,7 @@ func TestEvidenceUploadDuringPurge(t *testing.T) {
 			}()
 		}
 		go func() { wg.Wait(); close(allDone) }()
-		if !blockedOnLock(t, uploads, allDone) {
+		if !evidencetest.WaitBlocked(t, uploads, allDone) {
 			t.Error("uploads of the blob went through between the purge's in-use check and its deletion")
 		}
 	}
@@ -455,7 +419,7 @@ func TestEvidencePurgeDuringUpload(t *testing.T) {
 			defer close(purgeDone)
 			res, purgeErr = cli.PurgeEvidence(ctx, SystemActor, old.Key, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
 		}()
-		if !blockedOnLock(t, 1, purgeDone) {
+		if !evidencetest.WaitBlocked(t, 1, purgeDone) {
 			t.Error("the purge ran to its end while an upload held the blob uncommitted")
 		}
 	}

@@ -7,44 +7,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// waitBlocked waits until a flock(2) request of this process is blocked
-// (the kernel lists it with "->" in /proc/locks) and returns true, or
-// returns false if done is closed first. It is what makes the tests
-// below deterministic: "the other side is waiting for the lock" is read
-// from the kernel, not guessed from a sleep.
-func waitBlocked(t *testing.T, done <-chan struct{}) bool {
-	t.Helper()
-	if _, err := os.ReadFile("/proc/locks"); err != nil {
-		t.Skipf("cannot see lock waiters: %v", err)
-	}
-	pid := strconv.Itoa(os.Getpid())
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return false
-		default:
-		}
-		b, _ := os.ReadFile("/proc/locks")
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			// 3: -> FLOCK  ADVISORY  WRITE 3529 fe:00:9977904 0 EOF
-			if len(f) >= 6 && f[1] == "->" && f[2] == "FLOCK" && f[5] == pid {
-				return true
-			}
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("nothing blocked on the lock and nothing finished within 10s")
-	return false
-}
+	"github.com/irdesk/irdesk/internal/evidence/evidencetest"
+)
 
 func closed(ch chan struct{}) bool {
 	select {
@@ -83,12 +52,12 @@ func TestEvidenceLockAcrossOpens(t *testing.T) {
 		}
 		purgeRelease = r
 	}()
-	if !waitBlocked(t, got) {
+	if !evidencetest.WaitBlocked(t, 1, got) {
 		t.Fatal("the exclusive lock was granted while shared ones were held")
 	}
 	up1()
 	up1() // releasing twice is harmless
-	if !waitBlocked(t, got) {
+	if !evidencetest.WaitBlocked(t, 1, got) {
 		t.Fatal("the exclusive lock was granted while a shared one was held")
 	}
 	up2()
@@ -107,7 +76,7 @@ func TestEvidenceLockAcrossOpens(t *testing.T) {
 		}
 		r()
 	}()
-	if !waitBlocked(t, got) {
+	if !evidencetest.WaitBlocked(t, 1, got) {
 		t.Fatal("a shared lock was granted while the exclusive one was held")
 	}
 	purgeRelease()
@@ -169,7 +138,7 @@ func TestEvidenceLockAcrossProcesses(t *testing.T) {
 		}
 		release()
 	}()
-	if !waitBlocked(t, got) {
+	if !evidencetest.WaitBlocked(t, 1, got) {
 		t.Fatal("the exclusive lock was granted while another process held it shared")
 	}
 	if err := finish(); err != nil {
@@ -211,7 +180,7 @@ func TestEvidenceWriteHoldsLockUntilCommit(t *testing.T) {
 				t.Error(err)
 			}
 		}()
-		if !waitBlocked(t, purged) {
+		if !evidencetest.WaitBlocked(t, 1, purged) {
 			t.Error("the purge ran while the upload held the blob")
 		}
 		committed.Store(true)
@@ -258,7 +227,7 @@ func TestEvidencePurgeHoldsLockUntilRemoved(t *testing.T) {
 				t.Error(err)
 			}
 		}()
-		if !waitBlocked(t, uploaded) {
+		if !evidencetest.WaitBlocked(t, 1, uploaded) {
 			t.Error("the upload went through while the purge held the lock")
 		}
 		return false, nil
@@ -327,7 +296,7 @@ func TestEvidenceLockReleasedOnEveryPath(t *testing.T) {
 				t.Errorf("abandoned upload: %v", err)
 			}
 		}()
-		if !waitBlocked(t, gaveUp) {
+		if !evidencetest.WaitBlocked(t, 1, gaveUp) {
 			t.Error("the upload did not wait for the purge")
 		}
 		upCancel()

@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
@@ -144,4 +146,28 @@ func label(key, code string, ja bool) string {
 		return code
 	}
 	return tr.T(key)
+}
+
+// TestMessage is what `irdesk notify test` sends: it says plainly that it
+// is a test, in the recipient's language, and carries no incident data.
+// Its idempotency key is new each time, so receivers that drop repeats
+// take every test.
+func TestMessage(lang, recipient, baseURL string) Message {
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	m := Message{
+		IdempotencyKey: "irdesk-test-" + hex.EncodeToString(nonce[:]),
+		Recipient:      recipient,
+		Language:       lang,
+		Link:           baseURL,
+		Attempt:        1,
+	}
+	if lang == "ja" {
+		m.Subject = "【irdesk】テスト通知"
+		m.Body = recipient + " さん\n\nirdesk からのテスト通知です。この連絡先・チャネルにインシデントのエスカレーションが届きます。対応は不要です。"
+	} else {
+		m.Subject = "[irdesk] Test message"
+		m.Body = "Hello " + recipient + ",\n\nThis is a test message from irdesk. Incident escalations for you will arrive on this channel. No action is needed."
+	}
+	return m
 }

@@ -127,14 +127,25 @@ type learnedObservable struct {
 }
 
 // observableCache maps type and value to the ids of committed
-// observables. Only the writer's goroutine uses it. It is bounded: when
-// full it starts over, which costs a look-up per observable until it has
-// filled again.
+// observables, on SQLite only. Only the writer's goroutine uses it, and
+// only this process writes observables to its database (restore needs an
+// empty data directory; copy --force replaces a PostgreSQL database). On
+// PostgreSQL, `irdesk copy --force` may replace every row under running
+// nodes, and a cached id would then link alerts to another indicator, so
+// there every look-up goes to the database.
+//
+// It is bounded by the bytes of its keys, since senders choose the values:
+// when full it starts over, which costs a look-up per observable until it
+// has filled again, and long values (URLs, paths) are not kept at all.
 type observableCache struct {
-	ids map[string]int64
+	ids   map[string]int64
+	bytes int
 }
 
-const observableCacheSize = 1 << 16
+const (
+	observableCacheBytes  = 8 << 20
+	observableCacheMaxKey = 256
+)
 
 func observableKey(typ, value string) string { return typ + "\x00" + value }
 
@@ -144,25 +155,36 @@ func (c *observableCache) get(key string) (int64, bool) {
 }
 
 func (c *observableCache) put(key string, id int64) {
-	if c.ids == nil || len(c.ids) >= observableCacheSize {
-		c.ids = make(map[string]int64, 1024)
+	if len(key) > observableCacheMaxKey {
+		return
+	}
+	if c.ids == nil || c.bytes+len(key) > observableCacheBytes {
+		c.ids, c.bytes = make(map[string]int64, 1024), 0
+	}
+	if _, ok := c.ids[key]; !ok {
+		c.bytes += len(key)
 	}
 	c.ids[key] = id
 }
 
-func (c *observableCache) clear() { c.ids = nil }
+func (c *observableCache) clear() { c.ids, c.bytes = nil, 0 }
 
 // observableID returns the row of an observable, adding it if new.
 func (tx *Tx) observableID(ctx context.Context, typ, value string) (int64, error) {
+	cached := tx.d.name == sqliteDialect.name
 	key := observableKey(typ, value)
-	if id, ok := tx.w.observables.get(key); ok {
-		return id, nil
+	if cached {
+		if id, ok := tx.w.observables.get(key); ok {
+			return id, nil
+		}
 	}
 	id, err := tx.lookUpObservable(ctx, typ, value)
 	if err != nil {
 		return 0, err
 	}
-	tx.learned = append(tx.learned, learnedObservable{key: key, id: id})
+	if cached {
+		tx.learned = append(tx.learned, learnedObservable{key: key, id: id})
+	}
 	return id, nil
 }
 

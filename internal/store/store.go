@@ -188,6 +188,10 @@ func OpenSQLite(ctx context.Context, dataDir string, opts Options) (*Store, erro
 		return fail(err)
 	}
 	if s.w.syncer != nil {
+		if err := s.w.syncer.open(); err != nil {
+			s.w.close()
+			return fail(err)
+		}
 		cp, err := newCheckpointer(ctx, path)
 		if err != nil {
 			s.w.close()

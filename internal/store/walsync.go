@@ -49,7 +49,7 @@ type walSyncer struct {
 	syncing   bool       // a caller is in fsync now
 	pending   []pendingChanges
 	err       error    // sticky: after a failed fsync nothing more is acknowledged
-	wal       *os.File // opened at the first sync, once the WAL exists
+	wal       *os.File // opened by open, before the first write
 	closed    bool
 }
 
@@ -133,25 +133,28 @@ func (s *walSyncer) syncLocked() {
 }
 
 func (s *walSyncer) syncWAL() error {
-	if s.closed {
+	if s.closed || s.wal == nil {
 		return errors.New("the store is closed")
 	}
-	if s.wal == nil {
-		f, err := os.Open(s.path)
-		if err != nil {
-			return fmt.Errorf("open WAL: %w", err)
-		}
-		// The WAL may have just been created: its directory entry must
-		// reach the disk too, once.
-		if err := syncDir(filepath.Dir(s.path)); err != nil {
-			f.Close()
-			return err
-		}
-		s.wal = f
+	return syncWALFile(s.wal)
+}
+
+// open opens the WAL for syncing and makes its directory entry durable.
+// OpenSQLite calls it once the migrations ran, so the WAL exists; a
+// failure here fails the open, rather than leaving the first write to
+// find out (and refuse every write after it).
+func (s *walSyncer) open() error {
+	// Read-write: Windows will not flush a file opened read-only.
+	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("open WAL: %w", err)
 	}
-	// fdatasync, as SQLite itself uses: the WAL's contents and size, not
-	// its modification time.
-	return syscall.Fdatasync(int(s.wal.Fd()))
+	if err := syncDir(filepath.Dir(s.path)); err != nil {
+		f.Close()
+		return err
+	}
+	s.wal = f
+	return nil
 }
 
 func syncDir(dir string) error {

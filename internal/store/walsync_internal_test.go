@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -109,5 +110,34 @@ func TestFailedSyncRefusesWrites(t *testing.T) {
 	case c := <-changes:
 		t.Fatalf("subscriber heard of %+v from a batch that never reached the disk", c)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestObservableCacheBounds: senders choose observable values, so the
+// writer's cache is bounded by bytes and skips long values.
+func TestObservableCacheBounds(t *testing.T) {
+	var c observableCache
+	long := observableKey("url", "https://example.com/"+strings.Repeat("a", observableCacheMaxKey))
+	c.put(long, 1)
+	if _, ok := c.get(long); ok {
+		t.Error("a long value was cached")
+	}
+	key := func(i int) string {
+		return observableKey("host", fmt.Sprintf("host-%06d-%s", i, strings.Repeat("x", 200)))
+	}
+	n := 0
+	for c.bytes+len(key(n)) <= observableCacheBytes {
+		c.put(key(n), int64(n))
+		n++
+	}
+	if _, ok := c.get(key(0)); !ok || c.bytes > observableCacheBytes {
+		t.Fatalf("before the bound: %d bytes, first key cached %v", c.bytes, ok)
+	}
+	c.put(key(n), int64(n))
+	if _, ok := c.get(key(0)); ok || c.bytes > observableCacheBytes {
+		t.Errorf("past the bound: %d bytes held, old keys kept %v; want it to start over", c.bytes, ok)
+	}
+	if id, ok := c.get(key(n)); !ok || id != int64(n) {
+		t.Errorf("the newest key after starting over: %d %v", id, ok)
 	}
 }

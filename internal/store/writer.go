@@ -56,9 +56,10 @@ type writer struct {
 	reconnect func(context.Context) (*sql.Conn, error)
 	// broken means the connection was found dead and not yet replaced.
 	broken bool
-	// observables caches the ids of committed observables, which are
-	// never deleted: most alerts name addresses, users and hosts seen
-	// before, and intake then looks nothing up.
+	// observables caches the ids of committed observables on SQLite,
+	// where nothing deletes or replaces them under a running server: most
+	// alerts name addresses, users and hosts seen before, and intake then
+	// looks nothing up (see observableCache).
 	observables observableCache
 
 	// feed receives each batch's changes once committed. On PostgreSQL
@@ -298,8 +299,6 @@ func (w *writer) redial() error {
 		return err
 	}
 	w.conn, w.stmts, w.broken = conn, &stmtCache{db: conn}, false
-	// A new connection may be to a restored or failed-over database.
-	w.observables.clear()
 	return nil
 }
 
