@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -294,6 +295,108 @@ func (app *App) ApproveActionRun(ctx context.Context, a Actor, id int64) (*store
 	return app.store.GetActionRun(ctx, id, a.scope())
 }
 
+// checkRunReason trims a rejection or cancellation reason and checks it.
+func checkRunReason(reason string, required bool) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if required && reason == "" {
+		return "", core.Invalid("reason", "is required: say why the action is refused")
+	}
+	if utf8.RuneCountInString(reason) > core.MaxShortLen {
+		return "", core.Invalid("reason", "is longer than %d characters", core.MaxShortLen)
+	}
+	return reason, nil
+}
+
+// RejectActionRun refuses a run awaiting approval, for good: a lead or
+// admin other than the requester, with a reason. A requester who changed
+// their mind cancels instead, so a rejection is always a second person's
+// decision, as an approval is.
+func (app *App) RejectActionRun(ctx context.Context, a Actor, id int64, reason string) (*store.ActionRun, error) {
+	if a.System || a.User.ID == 0 {
+		return nil, forbidden("a response action is rejected by a person, who is recorded")
+	}
+	if !a.User.Role.AtLeastLead() {
+		return nil, forbidden("only leads and admins reject response actions")
+	}
+	pre, err := app.store.GetActionRun(ctx, id, a.scope())
+	if err != nil {
+		return nil, err
+	}
+	if pre.RequestedByID == a.User.ID {
+		return nil, forbidden("the requester of an action cannot reject it; cancel it instead")
+	}
+	reason, err = checkRunReason(reason, true)
+	if err != nil {
+		return nil, err
+	}
+	err = app.store.InTx(ctx, func(tx *store.Tx) error {
+		r, err := tx.GetActionRun(ctx, id, a.scope())
+		if err != nil {
+			return err
+		}
+		if r.RequestedByID == a.User.ID {
+			return forbidden("the requester of an action cannot reject it; cancel it instead")
+		}
+		if err := tx.RejectActionRun(ctx, id, a.User.ID, reason); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, a, core.EvActionRejected, r.IncidentID, map[string]any{"run": id, "action": r.Action,
+			"value": r.ObservableValue, "requested_by": r.RequestedBy, "reason": reason})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return app.store.GetActionRun(ctx, id, a.scope())
+}
+
+// CancelActionRun withdraws a run that has not started, for good: its
+// requester, or a lead or admin. A run awaiting approval can be
+// cancelled, and a pending one no worker holds (queued, or waiting for
+// its next retry); one being sent right now is a conflict, since its
+// request may already be on its way. The reason is optional.
+func (app *App) CancelActionRun(ctx context.Context, a Actor, id int64, reason string) (*store.ActionRun, error) {
+	if a.System || a.User.ID == 0 {
+		return nil, forbidden("a response action is cancelled by a person, who is recorded")
+	}
+	if !a.User.Role.AtLeastAnalyst() {
+		return nil, forbidden("your role may not cancel response actions")
+	}
+	pre, err := app.store.GetActionRun(ctx, id, a.scope())
+	if err != nil {
+		return nil, err
+	}
+	mayCancel := func(r *store.ActionRun) error {
+		if r.RequestedByID != a.User.ID && !a.User.Role.AtLeastLead() {
+			return forbidden("only the requester, a lead or an admin may cancel this action")
+		}
+		return nil
+	}
+	if err := mayCancel(pre); err != nil {
+		return nil, err
+	}
+	if reason, err = checkRunReason(reason, false); err != nil {
+		return nil, err
+	}
+	err = app.store.InTx(ctx, func(tx *store.Tx) error {
+		r, err := tx.GetActionRun(ctx, id, a.scope())
+		if err != nil {
+			return err
+		}
+		if err := mayCancel(r); err != nil {
+			return err
+		}
+		if err := tx.CancelActionRun(ctx, id, a.User.ID, reason); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, a, core.EvActionCancelled, r.IncidentID, map[string]any{"run": id, "action": r.Action,
+			"value": r.ObservableValue, "requested_by": r.RequestedBy, "status": r.Status, "reason": reason})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return app.store.GetActionRun(ctx, id, a.scope())
+}
+
 // ActionRunFilter selects runs for ActionRuns.
 type ActionRunFilter struct {
 	IncidentKey string
@@ -307,10 +410,8 @@ func (app *App) ActionRuns(ctx context.Context, a Actor, f ActionRunFilter) ([]*
 	if !a.System && !a.User.Role.AtLeastAnalyst() {
 		return nil, false, forbidden("your role may not read response actions")
 	}
-	switch f.Status {
-	case "", store.ActionAwaitingApproval, store.ActionPending, store.ActionSucceeded, store.ActionFailed:
-	default:
-		return nil, false, core.Invalid("status", "one of awaiting_approval, pending, succeeded, failed")
+	if f.Status != "" && !slices.Contains(store.ActionRunStatuses, f.Status) {
+		return nil, false, core.Invalid("status", "one of %s", strings.Join(store.ActionRunStatuses, ", "))
 	}
 	sf := store.ActionRunFilter{Scope: a.scope(), Status: f.Status, Before: f.Before, Limit: f.Limit}
 	if f.IncidentKey != "" {

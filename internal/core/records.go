@@ -141,6 +141,10 @@ const (
 	EvActionApproved  = "action.approved"
 	EvActionSucceeded = "action.succeeded"
 	EvActionFailed    = "action.failed"
+	// EvActionRejected records a lead refusing a run awaiting approval,
+	// with the reason; EvActionCancelled a run withdrawn before it started.
+	EvActionRejected  = "action.rejected"
+	EvActionCancelled = "action.cancelled"
 	// EvLoginOIDC records a sign-in through OpenID Connect (with the
 	// issuer, the subject and the role the group claim gave).
 	EvLoginOIDC = "auth.login_oidc"

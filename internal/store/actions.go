@@ -17,7 +17,14 @@ const (
 	ActionPending          = "pending"
 	ActionSucceeded        = "succeeded"
 	ActionFailed           = "failed"
+	// ActionRejected is final: a lead refused the run before it was sent.
+	ActionRejected = "rejected"
+	// ActionCancelled is final: the run was withdrawn before it was sent.
+	ActionCancelled = "cancelled"
 )
+
+// ActionRunStatuses are all statuses, in the order of a run's life.
+var ActionRunStatuses = []string{ActionAwaitingApproval, ActionPending, ActionSucceeded, ActionFailed, ActionRejected, ActionCancelled}
 
 // ActionRun is one run of a response action on one observable of an
 // incident. Request is the request as shown to people: secrets masked.
@@ -45,33 +52,48 @@ type ActionRun struct {
 	NextAttemptAt   *time.Time      `json:"next_attempt_at,omitempty"`
 	CreatedAt       time.Time       `json:"created_at"`
 	FinishedAt      *time.Time      `json:"finished_at,omitempty"`
+	RejectedByID    int64           `json:"-"`
+	RejectedBy      string          `json:"rejected_by,omitempty"`
+	RejectedAt      *time.Time      `json:"rejected_at,omitempty"`
+	CancelledByID   int64           `json:"-"`
+	CancelledBy     string          `json:"cancelled_by,omitempty"`
+	CancelledAt     *time.Time      `json:"cancelled_at,omitempty"`
+	// Reason is why the run was rejected or cancelled.
+	Reason string `json:"reason,omitempty"`
+	// ClaimedUntil is set while a worker holds a pending run (it is being
+	// sent): until then it cannot be cancelled.
+	ClaimedUntil *time.Time `json:"claimed_until,omitempty"`
 }
 
 const actionRunCols = `r.id, r.incident_id, i.key, r.action, r.observable_type, r.observable_value, r.comment, r.destructive, r.status,
 	r.requested_by, ru.name, COALESCE(r.approved_by, 0), COALESCE(au.name, ''), r.approved_at, r.request, r.response_status,
-	r.response_body, r.last_error, r.attempts, r.max_attempts, r.next_attempt_at, r.created_at, r.finished_at`
+	r.response_body, r.last_error, r.attempts, r.max_attempts, r.next_attempt_at, r.created_at, r.finished_at,
+	COALESCE(r.rejected_by, 0), COALESCE(xu.name, ''), r.rejected_at, COALESCE(r.cancelled_by, 0), COALESCE(cu.name, ''), r.cancelled_at,
+	r.decision_reason, r.claimed_until`
 
 const actionRunJoins = ` FROM action_runs r JOIN incidents i ON i.id = r.incident_id JOIN users ru ON ru.id = r.requested_by
-	LEFT JOIN users au ON au.id = r.approved_by`
+	LEFT JOIN users au ON au.id = r.approved_by LEFT JOIN users xu ON xu.id = r.rejected_by LEFT JOIN users cu ON cu.id = r.cancelled_by`
 
 func scanActionRun(sc scanner) (*ActionRun, error) {
 	var a ActionRun
 	var destructive int
 	var request string
-	var approved, next, finished sql.NullInt64
+	var approved, next, finished, rejected, cancelled, claimed sql.NullInt64
 	var created int64
 	if err := sc.Scan(&a.ID, &a.IncidentID, &a.IncidentKey, &a.Action, &a.ObservableType, &a.ObservableValue, &a.Comment, &destructive,
 		&a.Status, &a.RequestedByID, &a.RequestedBy, &a.ApprovedByID, &a.ApprovedBy, &approved, &request, &a.ResponseStatus,
-		&a.ResponseBody, &a.LastError, &a.Attempts, &a.MaxAttempts, &next, &created, &finished); err != nil {
+		&a.ResponseBody, &a.LastError, &a.Attempts, &a.MaxAttempts, &next, &created, &finished,
+		&a.RejectedByID, &a.RejectedBy, &rejected, &a.CancelledByID, &a.CancelledBy, &cancelled, &a.Reason, &claimed); err != nil {
 		return nil, err
 	}
+	a.RejectedAt, a.CancelledAt = timePtr(rejected), timePtr(cancelled)
 	a.Destructive = destructive == 1
 	if request != "" {
 		a.Request = json.RawMessage(request)
 	}
 	a.ApprovedAt, a.FinishedAt, a.CreatedAt = timePtr(approved), timePtr(finished), fromMicros(created)
 	if a.Status == ActionPending {
-		a.NextAttemptAt = timePtr(next)
+		a.NextAttemptAt, a.ClaimedUntil = timePtr(next), timePtr(claimed)
 	}
 	return &a, nil
 }
@@ -166,10 +188,11 @@ func (r reader) ActionRunsDue(ctx context.Context, now time.Time) (bool, error) 
 // middle hands its runs back when the lease runs out.
 func (tx *Tx) ClaimActionRuns(ctx context.Context, limit int, lease time.Duration) ([]*ActionRun, error) {
 	now := micros(tx.now)
-	rows, err := tx.query(ctx, `UPDATE action_runs SET attempts = attempts + 1, next_attempt_at = ?
+	until := now + lease.Microseconds()
+	rows, err := tx.query(ctx, `UPDATE action_runs SET attempts = attempts + 1, next_attempt_at = ?, claimed_until = ?
 		WHERE id IN (SELECT id FROM action_runs WHERE status = 'pending' AND next_attempt_at <= ?
 			ORDER BY next_attempt_at, id LIMIT ?`+tx.d.skipLocked+`)
-		RETURNING id`, now+lease.Microseconds(), now, limit)
+		RETURNING id`, until, until, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim action runs: %w", err)
 	}
@@ -207,9 +230,61 @@ func (tx *Tx) ApproveActionRun(ctx context.Context, id, approverID int64) error 
 		return fmt.Errorf("approve action run: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return core.Conflict("action run %d is not awaiting approval", id)
+		return tx.runStateConflict(ctx, id, "cannot be approved: only a run awaiting approval can")
 	}
 	return nil
+}
+
+// RejectActionRun ends a run awaiting approval as rejected, recording who,
+// when and why, or says core.ErrConflict if it is not awaiting approval.
+func (tx *Tx) RejectActionRun(ctx context.Context, id, byID int64, reason string) error {
+	now := micros(tx.now)
+	res, err := tx.exec(ctx, `UPDATE action_runs SET status = 'rejected', rejected_by = ?, rejected_at = ?, decision_reason = ?,
+		finished_at = ?, next_attempt_at = NULL WHERE id = ? AND status = 'awaiting_approval'`, byID, now, reason, now, id)
+	if err != nil {
+		return fmt.Errorf("reject action run: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return tx.runStateConflict(ctx, id, "cannot be rejected: only a run awaiting approval can")
+	}
+	return nil
+}
+
+// CancelActionRun ends a run that has not started as cancelled: one
+// awaiting approval, or a pending one no worker holds (never claimed,
+// waiting for its next retry, or whose worker's lease ran out). A run a
+// worker holds right now says core.ErrConflict, as does an ended one.
+//
+// The state check is in the UPDATE itself, so it races correctly with
+// ClaimActionRuns: on PostgreSQL a claim holding the row makes this wait
+// and then re-check the claimed row (no match), and a claim that comes
+// second skips or re-checks the cancelled row; on SQLite writers are
+// serial. Either the claim or the cancel wins, never both.
+func (tx *Tx) CancelActionRun(ctx context.Context, id, byID int64, reason string) error {
+	now := micros(tx.now)
+	res, err := tx.exec(ctx, `UPDATE action_runs SET status = 'cancelled', cancelled_by = ?, cancelled_at = ?, decision_reason = ?,
+		finished_at = ?, next_attempt_at = NULL, claimed_until = NULL
+		WHERE id = ? AND (status = 'awaiting_approval' OR (status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?)))`,
+		byID, now, reason, now, id, now)
+	if err != nil {
+		return fmt.Errorf("cancel action run: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return tx.runStateConflict(ctx, id, "cannot be cancelled: only a run that has not started can")
+	}
+	return nil
+}
+
+// runStateConflict explains why a run's state did not allow a change.
+func (tx *Tx) runStateConflict(ctx context.Context, id int64, refusal string) error {
+	a, err := tx.GetActionRun(ctx, id, Scope{All: true})
+	if err != nil {
+		return err
+	}
+	if a.Status == ActionPending && a.ClaimedUntil != nil && a.ClaimedUntil.After(tx.now) {
+		return core.Conflict("action run %d is being sent right now and %s", id, refusal)
+	}
+	return core.Conflict("action run %d is %s and %s", id, a.Status, refusal)
 }
 
 // ActionAttempt is the outcome of one attempt at a run.
@@ -228,11 +303,11 @@ func (tx *Tx) RecordActionAttempt(ctx context.Context, id int64, at ActionAttemp
 	var res sql.Result
 	var err error
 	if next != nil {
-		res, err = tx.exec(ctx, `UPDATE action_runs SET request = ?, response_status = ?, response_body = ?, last_error = ?, next_attempt_at = ?
-			WHERE id = ? AND status = 'pending'`, string(at.Request), at.ResponseStatus, at.ResponseBody, at.Error, micros(*next), id)
+		res, err = tx.exec(ctx, `UPDATE action_runs SET request = ?, response_status = ?, response_body = ?, last_error = ?, next_attempt_at = ?,
+			claimed_until = NULL WHERE id = ? AND status = 'pending'`, string(at.Request), at.ResponseStatus, at.ResponseBody, at.Error, micros(*next), id)
 	} else {
 		res, err = tx.exec(ctx, `UPDATE action_runs SET request = ?, response_status = ?, response_body = ?, last_error = ?, status = ?,
-			finished_at = ?, next_attempt_at = NULL WHERE id = ? AND status = 'pending'`,
+			finished_at = ?, next_attempt_at = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending'`,
 			string(at.Request), at.ResponseStatus, at.ResponseBody, at.Error, status, micros(tx.now), id)
 	}
 	if err != nil {

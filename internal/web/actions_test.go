@@ -506,3 +506,121 @@ func TestActionRetriesThenSucceedsAndFailuresStayVisible(t *testing.T) {
 	}
 	assertNoSecrets(t, e, key)
 }
+
+// TestRejectAndCancelActionRuns: a lead refuses a run awaiting approval
+// with a reason; the requester or a lead withdraws a run not yet started;
+// both are final, audited, and never sent.
+func TestRejectAndCancelActionRuns(t *testing.T) {
+	e := newActionEnv(t)
+	key := e.mustCreate("analyst", map[string]any{"title": "却下と取消", "category": "malware"})
+	hiddenKey := e.mustCreate("admin", map[string]any{"title": "Need to know", "category": "malware", "restricted": true})
+	waiting := e.run("analyst", key, "falcon-contain-host", "0123456789abcdef0123456789abcdef")
+	leads := e.run("lead", key, "falcon-contain-host", "fedcba9876543210fedcba9876543210")
+	hidden := e.run("admin", hiddenKey, "falcon-contain-host", "00112233445566778899aabbccddeeff")
+	url := func(k string, id int64, verb string) string {
+		return fmt.Sprintf("/api/v1/incidents/%s/action-runs/%d/%s", k, id, verb)
+	}
+	for _, tt := range []struct {
+		as, verb, key string
+		id            int64
+		body          any
+		status        int
+		must          string
+	}{
+		{"viewer", "reject", key, waiting.ID, `{"reason":"no"}`, 403, ""},
+		{"reporter", "reject", key, waiting.ID, `{"reason":"no"}`, 403, ""},
+		{"analyst", "reject", key, waiting.ID, `{"reason":"no"}`, 403, "leads"},
+		{"analyst2", "reject", key, waiting.ID, `{"reason":"no"}`, 403, ""},
+		{"lead", "reject", key, leads.ID, `{"reason":"no"}`, 403, "cancel it instead"},
+		{"lead", "reject", hiddenKey, hidden.ID, `{"reason":"no"}`, 404, ""},
+		{"lead", "reject", "INC-2000-0001", waiting.ID, `{"reason":"no"}`, 404, ""},
+		{"lead", "reject", key, 999999, `{"reason":"no"}`, 404, ""},
+		{"lead", "reject", key, waiting.ID, `{}`, 422, `"field":"reason"`},
+		{"lead", "reject", key, waiting.ID, nil, 422, `"field":"reason"`},
+		{"lead", "reject", key, waiting.ID, `{"reason":"   "}`, 422, `"field":"reason"`},
+		{"lead", "reject", key, waiting.ID, map[string]string{"reason": strings.Repeat("x", 501)}, 422, `"field":"reason"`},
+		{"lead", "reject", key, waiting.ID, `{"reason":"no","extra":1}`, 400, "extra"},
+		{"lead", "reject", key, waiting.ID, `{"reason":`, 400, ""},
+		{"viewer", "cancel", key, waiting.ID, nil, 403, ""},
+		{"reporter", "cancel", key, waiting.ID, nil, 403, ""},
+		{"analyst2", "cancel", key, waiting.ID, nil, 403, "requester"},
+		{"analyst", "cancel", key, leads.ID, nil, 403, "requester"},
+		{"lead", "cancel", hiddenKey, hidden.ID, nil, 404, ""},
+		{"analyst", "cancel", key, waiting.ID, map[string]string{"reason": strings.Repeat("取", 501)}, 422, `"field":"reason"`},
+		{"analyst", "cancel", key, waiting.ID, `{"reason":5}`, 400, ""},
+	} {
+		r := e.call(tt.as, "POST", url(tt.key, tt.id, tt.verb), tt.body)
+		if r.status != tt.status || !strings.Contains(string(r.body), tt.must) {
+			t.Errorf("%s %s %s %v: %d %s", tt.as, tt.verb, tt.key, tt.body, r.status, r.body)
+		}
+	}
+	if got := e.getRun(key, waiting.ID); got.Status != store.ActionAwaitingApproval {
+		t.Fatalf("a refused request changed the run: %+v", got)
+	}
+
+	// A lead rejects the analyst's run; then nothing more can happen to it.
+	r := e.call("lead", "POST", url(key, waiting.ID, "reject"), map[string]string{"reason": "誤った端末 ID"})
+	if r.status != 200 {
+		t.Fatalf("reject: %d %s", r.status, r.body)
+	}
+	var got store.ActionRun
+	r.json(t, &got)
+	if got.Status != store.ActionRejected || got.RejectedBy != "lead" || got.Reason != "誤った端末 ID" || got.RejectedAt == nil || got.FinishedAt == nil {
+		t.Errorf("rejected run %s", r.body)
+	}
+	for _, tt := range []struct {
+		as, verb string
+		body     any
+	}{{"admin", "approve", nil}, {"admin", "reject", `{"reason":"again"}`}, {"analyst", "cancel", nil}} {
+		if r := e.call(tt.as, "POST", url(key, waiting.ID, tt.verb), tt.body); r.status != 409 || !strings.Contains(string(r.body), "rejected") {
+			t.Errorf("%s a rejected run: %d %s", tt.verb, r.status, r.body)
+		}
+	}
+
+	// The lead withdraws their own request (no body needed); an admin
+	// cancels a queued run before the worker takes it.
+	if r := e.call("lead", "POST", url(key, leads.ID, "cancel"), nil); r.status != 200 || !strings.Contains(string(r.body), `"status":"cancelled"`) {
+		t.Fatalf("cancel own run: %d %s", r.status, r.body)
+	}
+	queued := e.run("analyst", key, "entra-revoke-sessions", "taro.yamada@example.co.jp")
+	r = e.call("admin", "POST", url(key, queued.ID, "cancel"), map[string]string{"reason": "already revoked by hand"})
+	if r.status != 200 {
+		t.Fatalf("cancel queued run: %d %s", r.status, r.body)
+	}
+	r.json(t, &got)
+	if got.Status != store.ActionCancelled || got.CancelledBy != "admin" || got.Reason != "already revoked by hand" || got.CancelledAt == nil {
+		t.Errorf("cancelled run %s", r.body)
+	}
+	for _, verb := range []string{"approve", "cancel"} {
+		if r := e.call("admin", "POST", url(key, queued.ID, verb), nil); r.status != 409 {
+			t.Errorf("%s a cancelled run: %d %s", verb, r.status, r.body)
+		}
+	}
+	e.drain()
+	if n := len(e.vendor.apiRequests()); n != 0 {
+		t.Errorf("%d requests sent for rejected or cancelled runs", n)
+	}
+	// A run that was sent cannot be cancelled afterwards either.
+	sent := e.run("analyst", key, "webhook-signed", "fs01.corp.example")
+	e.drain()
+	if r := e.call("analyst", "POST", url(key, sent.ID, "cancel"), nil); r.status != 409 || !strings.Contains(string(r.body), "succeeded") {
+		t.Errorf("cancel a finished run: %d %s", r.status, r.body)
+	}
+
+	var list struct{ Items []store.ActionRun }
+	e.call("analyst", "GET", "/api/v1/incidents/"+key+"/action-runs?status=cancelled", nil).json(t, &list)
+	if len(list.Items) != 2 {
+		t.Errorf("cancelled runs: %+v", list.Items)
+	}
+	e.call("analyst", "GET", "/api/v1/action-runs?status=rejected", nil).json(t, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != waiting.ID {
+		t.Errorf("rejected runs: %+v", list.Items)
+	}
+	tl := string(e.call("admin", "GET", "/api/v1/incidents/"+key+"/timeline", nil).body)
+	for _, want := range []string{`"action.rejected"`, `"action.cancelled"`, "誤った端末 ID", "already revoked by hand"} {
+		if !strings.Contains(tl, want) {
+			t.Errorf("timeline has no %s", want)
+		}
+	}
+	e.eventCount()
+}

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -115,4 +118,62 @@ func (s *Server) approveActionRun(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// runDecision is the body of a rejection or a cancellation.
+type runDecision struct {
+	Reason string `json:"reason"`
+}
+
+// rejectActionRun refuses a run awaiting approval; the reason is required.
+func (s *Server) rejectActionRun(w http.ResponseWriter, r *http.Request) error {
+	run, err := s.incidentRun(r)
+	if err != nil {
+		return err
+	}
+	// An empty body is let through so the answer names the missing field.
+	var in runDecision
+	if err := decodeOptional(w, r, &in); err != nil {
+		return err
+	}
+	out, err := s.app.RejectActionRun(r.Context(), actorFrom(r), run.ID, in.Reason)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// cancelActionRun withdraws a run that has not started. The body, with
+// an optional reason, may be left out.
+func (s *Server) cancelActionRun(w http.ResponseWriter, r *http.Request) error {
+	run, err := s.incidentRun(r)
+	if err != nil {
+		return err
+	}
+	var in runDecision
+	if err := decodeOptional(w, r, &in); err != nil {
+		return err
+	}
+	out, err := s.app.CancelActionRun(r.Context(), actorFrom(r), run.ID, in.Reason)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// decodeOptional is decode for a body that may be empty.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &httpError{status: http.StatusRequestEntityTooLarge, detail: fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)}
+		}
+		return badRequest("", "could not read the body")
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	return decode(w, r, v)
 }

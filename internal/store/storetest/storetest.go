@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(tb testing.TB) *store.Store) {
 		{"Costs", testCosts},
 		{"Watchlist", testWatchlist},
 		{"ActionRuns", testActionRuns},
+		{"ActionRunDecisions", testActionRunDecisions},
 		{"OIDCUsers", testOIDCUsers},
 		{"DashboardAggregates", testDashboardAggregates}, {"StatsAndSearch", testStatsAndSearch}, {"TOTP", testTOTP},
 	}

@@ -17,10 +17,11 @@ func TestResponseKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keys []string
-	for _, s := range []string{store.ActionAwaitingApproval, store.ActionPending, store.ActionSucceeded, store.ActionFailed} {
+	for _, s := range store.ActionRunStatuses {
 		keys = append(keys, runStatusKey(s))
 	}
-	for _, typ := range []string{core.EvActionRequested, core.EvActionApproved, core.EvActionSucceeded, core.EvActionFailed, core.EvIncidentExported} {
+	for _, typ := range []string{core.EvActionRequested, core.EvActionApproved, core.EvActionSucceeded, core.EvActionFailed,
+		core.EvActionRejected, core.EvActionCancelled, core.EvIncidentExported} {
 		keys = append(keys, eventKey(typ))
 	}
 	for _, l := range i18n.Langs {

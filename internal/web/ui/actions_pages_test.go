@@ -495,3 +495,104 @@ func TestLoginOIDCButton(t *testing.T) {
 		mustNotContain(t, "login without OIDC", p.body, "/auth/oidc/login", `id="oidc-login"`)
 	}
 }
+
+// TestRejectAndCancelRunPages: a lead rejects a waiting run with a reason
+// typed next to Approve; the requester cancels their own run; the runs
+// page offers the same; the page and its timeline show who, what and why
+// (escaped) in both languages, and the forms need the CSRF token.
+func TestRejectAndCancelRunPages(t *testing.T) {
+	for _, lang := range []string{"ja", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			tr := map[string]map[string]string{
+				"ja": {"reject": "却下", "cancel": "実行を取り消す", "rejected": "却下：lead", "cancelled": "取消：analyst",
+					"ev_rejected": "対応アクションを却下", "ev_cancelled": "対応アクションを取消", "invalid": "入力を確認してください（理由）"},
+				"en": {"reject": "Reject", "cancel": "Cancel the run", "rejected": "rejected by lead", "cancelled": "cancelled by analyst",
+					"ev_rejected": "Response action rejected", "ev_cancelled": "Response action cancelled", "invalid": "Please check the input (Reason)"},
+			}[lang]
+			e, rc := newActionsEnv(t)
+			inc := e.incidentWithObservables()
+			path := "/incidents/" + inc.Key
+			an := e.browser(lang)
+			an.login("analyst")
+			an.get(path)
+			if p := an.post(path+"/response-actions", url.Values{"action": {"disable-user"}, "value": {"carol"}, "op": {"run"}}); p.status != http.StatusSeeOther {
+				t.Fatalf("run: %d %s", p.status, p.body)
+			}
+			first := lastRun(t, e, inc.Key)
+			if p := an.post(path+"/response-actions", url.Values{"action": {"disable-user"}, "value": {"dave"}, "op": {"run"}}); p.status != http.StatusSeeOther {
+				t.Fatalf("run: %d %s", p.status, p.body)
+			}
+			second := lastRun(t, e, inc.Key)
+			ctx := context.Background()
+			leads, err := e.app.RunAction(ctx, e.actor("lead"), inc.Key, app.RunActionInput{Action: "disable-user", Value: "erin"})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// The requester may cancel their runs, not reject them, and not
+			// cancel the lead's.
+			p := an.mustGet(path, 200)
+			mustContain(t, "analyst's page", p.body, fmt.Sprintf(`/response-actions/%d/cancel`, first.ID), tr["cancel"])
+			mustNotContain(t, "analyst's page", p.body, "run-reject", fmt.Sprintf(`/response-actions/%d/cancel`, leads.ID))
+			if p := an.post(fmt.Sprintf("%s/response-actions/%d/cancel", path, leads.ID), nil); p.status != http.StatusForbidden {
+				t.Fatalf("analyst cancels the lead's run: %d", p.status)
+			}
+			if p := an.post(fmt.Sprintf("%s/response-actions/%d/reject", path, first.ID), url.Values{"reason": {"no"}}); p.status != http.StatusForbidden {
+				t.Fatalf("analyst rejects: %d", p.status)
+			}
+
+			ld := e.browser(lang)
+			ld.login("lead")
+			p = ld.mustGet(path, 200)
+			mustContain(t, "lead's page", p.body, fmt.Sprintf(`/response-actions/%d/reject`, first.ID), `name="reason" required`, tr["reject"],
+				fmt.Sprintf(`/response-actions/%d/cancel`, leads.ID))
+			mustNotContain(t, "lead's page", p.body, fmt.Sprintf(`/response-actions/%d/reject`, leads.ID))
+			if p := ld.post(fmt.Sprintf("%s/response-actions/%d/reject", path, first.ID), url.Values{"csrf_token": {"forged"}, "reason": {"no"}}); p.status != http.StatusForbidden {
+				t.Fatalf("reject without CSRF token: %d", p.status)
+			}
+			p = ld.post(fmt.Sprintf("%s/response-actions/%d/reject", path, first.ID), url.Values{"reason": {"  "}})
+			if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="response-error"`) || !strings.Contains(p.body, tr["invalid"]) {
+				t.Fatalf("reject without a reason: %d", p.status)
+			}
+			if p := ld.post(fmt.Sprintf("%s/response-actions/%d/reject", path, first.ID), url.Values{"reason": {`<script>window.__xss=7</script> wrong user`}}); p.status != http.StatusSeeOther {
+				t.Fatalf("reject: %d %s", p.status, p.body)
+			}
+			if p := an.post(fmt.Sprintf("%s/response-actions/%d/cancel", path, second.ID), url.Values{"reason": {"typo in the name"}}); p.status != http.StatusSeeOther {
+				t.Fatalf("cancel: %d %s", p.status, p.body)
+			}
+			// Cancelling again is a conflict shown on the page.
+			p = an.post(fmt.Sprintf("%s/response-actions/%d/cancel", path, second.ID), nil)
+			if p.status != http.StatusConflict || !strings.Contains(p.body, `id="response-error"`) {
+				t.Fatalf("cancel twice: %d", p.status)
+			}
+			e.drainActions()
+			if got := rc.requests(); len(got) != 0 {
+				t.Fatalf("rejected or cancelled runs were sent: %v", got)
+			}
+			p = an.mustGet(path, 200)
+			mustContain(t, "page after the decisions", p.body, `data-run-status="rejected"`, `data-run-status="cancelled"`, tr["rejected"], tr["cancelled"],
+				"typo in the name", `&lt;script&gt;window.__xss=7&lt;/script&gt; wrong user`, tr["ev_rejected"], tr["ev_cancelled"])
+			mustNotContain(t, "page after the decisions", p.body, `<script>window.__xss=7`, fmt.Sprintf(`/response-actions/%d/cancel`, first.ID),
+				fmt.Sprintf(`/response-actions/%d/cancel`, second.ID))
+
+			// The runs page: an admin rejects the lead's run there.
+			ad := e.browser(lang)
+			ad.login("admin")
+			p = ad.mustGet("/action-runs", 200)
+			mustContain(t, "runs page", p.body, fmt.Sprintf(`/action-runs/%d/reject`, leads.ID))
+			mustNotContain(t, "runs page", p.body, fmt.Sprintf(`/action-runs/%d/cancel`, leads.ID))
+			mustContain(t, "lead's runs page", ld.mustGet("/action-runs", 200).body, fmt.Sprintf(`/action-runs/%d/cancel`, leads.ID))
+			if p := ad.post(fmt.Sprintf("/action-runs/%d/reject", leads.ID), url.Values{"reason": {""}}); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="runs-error"`) {
+				t.Fatalf("reject without a reason on the runs page: %d", p.status)
+			}
+			if p := ad.post(fmt.Sprintf("/action-runs/%d/reject", leads.ID), url.Values{"reason": {"not needed"}}); p.status != http.StatusSeeOther {
+				t.Fatalf("reject on the runs page: %d %s", p.status, p.body)
+			}
+			if run, err := e.app.GetActionRun(ctx, app.SystemActor, leads.ID); err != nil || run.Status != store.ActionRejected || run.RejectedBy != "admin" {
+				t.Fatalf("rejected from the runs page: %+v %v", run, err)
+			}
+			p = ad.mustGet("/action-runs", 200)
+			mustContain(t, "runs page after rejecting", p.body, `id="waiting-runs-none"`)
+		})
+	}
+}

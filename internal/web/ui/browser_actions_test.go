@@ -2,11 +2,13 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/irdesk/irdesk/internal/app"
 )
 
 // TestBrowserResponseAction: an analyst dry-runs the generic signed
@@ -74,6 +76,55 @@ func TestBrowserResponseAction(t *testing.T) {
 	}
 	if ran || injected != 0 {
 		t.Fatalf("payload ran (%v) or made elements (%d)", ran, injected)
+	}
+	tb.noProblems()
+}
+
+// TestBrowserRejectAndCancelRun: a lead types a reason next to Reject and
+// refuses an analyst's destructive run; the analyst cancels their other
+// run; the rows and the timeline say so, and nothing is sent.
+func TestBrowserRejectAndCancelRun(t *testing.T) {
+	e, rc := newActionsEnv(t)
+	inc := e.incidentWithObservables()
+	ctx := context.Background()
+	refused, err := e.app.RunAction(ctx, e.actor("analyst"), inc.Key, app.RunActionInput{Action: "disable-user", Value: "carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withdrawn, err := e.app.RunAction(ctx, e.actor("analyst"), inc.Key, app.RunActionInput{Action: "disable-user", Value: "dave"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(id int64) string { return fmt.Sprintf(`#run-list tr[data-run="%d"]`, id) }
+
+	tb := newTab(t, e.url)
+	tb.login("lead")
+	tb.do("incident page", chromedp.Navigate(e.url+"/incidents/"+inc.Key), chromedp.WaitVisible(css("#run-list")))
+	tb.shot("waiting")
+	tb.do("reject",
+		chromedp.SendKeys(css(row(refused.ID)+` input[name="reason"][required]`), "wrong account: carol is on leave"),
+		chromedp.Click(css(row(refused.ID)+" .run-reject")),
+		chromedp.WaitVisible(css(row(refused.ID)+` [data-run-status="rejected"]`)),
+	)
+	tb.shot("rejected")
+	if got := tb.text(row(refused.ID)); !strings.Contains(got, "Rejected") || !strings.Contains(got, "rejected by lead") ||
+		!strings.Contains(got, "wrong account: carol is on leave") {
+		t.Fatalf("rejected row: %q", got)
+	}
+	tb.logout()
+	tb.login("analyst")
+	tb.do("incident page", chromedp.Navigate(e.url+"/incidents/"+inc.Key), chromedp.WaitVisible(css("#run-list")))
+	tb.do("cancel",
+		chromedp.Click(css(row(withdrawn.ID)+" .run-cancel")),
+		chromedp.WaitVisible(css(row(withdrawn.ID)+` [data-run-status="cancelled"]`)),
+	)
+	tb.shot("cancelled")
+	if got := tb.text("#timeline"); !strings.Contains(got, "Response action rejected") || !strings.Contains(got, "Response action cancelled") {
+		t.Fatalf("timeline: %q", got)
+	}
+	e.drainActions()
+	if got := rc.requests(); len(got) != 0 {
+		t.Fatalf("sent %v", got)
 	}
 	tb.noProblems()
 }

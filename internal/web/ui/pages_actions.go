@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/irdesk/irdesk/internal/actions"
 	"github.com/irdesk/irdesk/internal/app"
@@ -46,6 +47,12 @@ type runRow struct {
 	*store.ActionRun
 	Label      string
 	CanApprove bool
+	// CanReject is a lead's refusal of a run awaiting approval (not of
+	// their own, which they cancel instead).
+	CanReject bool
+	// CanCancel is the requester's or a lead's withdrawal of a run not yet
+	// started; Sending says why a queued run has no Cancel now.
+	CanCancel, Sending bool
 }
 
 type header struct{ Name, Value string }
@@ -122,18 +129,27 @@ func (u *UI) responseExtras(r *http.Request, rq *request, v *incidentView, msg *
 	return nil
 }
 
-// runRows labels runs and says which the viewer may approve: a lead or
-// admin other than the requester (app enforces the same four-eyes rule).
+// runRows labels runs and says which the viewer may approve or reject: a
+// lead or admin other than the requester (app enforces the same four-eyes
+// rule); and which they may cancel: the requester or a lead, while the
+// run has not started.
 func (u *UI) runRows(rq *request, runs []*store.ActionRun, labels map[string]string) []runRow {
 	lead := rq.actor.User.Role.AtLeastLead()
+	now := time.Now()
 	out := make([]runRow, 0, len(runs))
 	for _, run := range runs {
 		l := labels[run.Action]
 		if l == "" {
 			l = run.Action
 		}
-		out = append(out, runRow{ActionRun: run, Label: l,
-			CanApprove: lead && run.Status == store.ActionAwaitingApproval && run.RequestedByID != rq.actor.User.ID})
+		own := run.RequestedByID == rq.actor.User.ID
+		waiting := run.Status == store.ActionAwaitingApproval
+		sending := run.Status == store.ActionPending && run.ClaimedUntil != nil && run.ClaimedUntil.After(now)
+		decides := lead && waiting && !own
+		// A lead deciding on another's waiting run is offered Reject, not
+		// also Cancel: one refusal, with its reason, is clearer.
+		out = append(out, runRow{ActionRun: run, Label: l, CanApprove: decides, CanReject: decides,
+			CanCancel: !decides && (lead || own) && (waiting || run.Status == store.ActionPending && !sending), Sending: sending})
 	}
 	return out
 }
@@ -224,6 +240,64 @@ func (u *UI) approveIncidentRun(w http.ResponseWriter, r *http.Request, rq *requ
 	}
 	http.Redirect(w, r, "/incidents/"+url.PathEscape(key)+"#response-actions", http.StatusSeeOther)
 	return nil
+}
+
+// decideRun rejects or cancels a run with the posted reason.
+func (u *UI) decideRun(r *http.Request, rq *request, id int64, op string) error {
+	reason := r.PostForm.Get("reason")
+	var err error
+	if op == "reject" {
+		_, err = u.app.RejectActionRun(r.Context(), rq.actor, id, reason)
+	} else {
+		_, err = u.app.CancelActionRun(r.Context(), rq.actor, id, reason)
+	}
+	return err
+}
+
+// decideIncidentRun rejects or cancels a run from its incident's page.
+func (u *UI) decideIncidentRun(op string) func(http.ResponseWriter, *http.Request, *request) error {
+	return func(w http.ResponseWriter, r *http.Request, rq *request) error {
+		id, err := runIDParam(r)
+		if err != nil {
+			return err
+		}
+		key := r.PathValue("key")
+		run, err := u.app.GetActionRun(r.Context(), rq.actor, id)
+		if err != nil {
+			return err
+		}
+		if run.IncidentKey != key {
+			return fmt.Errorf("action run %d of %s: %w", id, key, core.ErrNotFound)
+		}
+		if err := u.decideRun(r, rq, id, op); err != nil {
+			status, msg, ok := actionFailed(rq, err)
+			if !ok {
+				return err
+			}
+			return u.showIncident(w, r, rq, status, incidentMsg{Response: &responseMsg{Error: msg}})
+		}
+		http.Redirect(w, r, "/incidents/"+url.PathEscape(key)+"#response-actions", http.StatusSeeOther)
+		return nil
+	}
+}
+
+// decideListedRun rejects or cancels a run from the /action-runs page.
+func (u *UI) decideListedRun(op string) func(http.ResponseWriter, *http.Request, *request) error {
+	return func(w http.ResponseWriter, r *http.Request, rq *request) error {
+		id, err := runIDParam(r)
+		if err != nil {
+			return err
+		}
+		if err := u.decideRun(r, rq, id, op); err != nil {
+			status, msg, ok := actionFailed(rq, err)
+			if !ok {
+				return err
+			}
+			return u.showActionRuns(w, r, rq, status, msg)
+		}
+		http.Redirect(w, r, "/action-runs", http.StatusSeeOther)
+		return nil
+	}
 }
 
 // ---- /action-runs ----

@@ -439,6 +439,11 @@ func (u *UI) timelineRow(b base, ev core.Event) timelineRow {
 		row.Detail = str("body")
 	case core.EvMemberAdded, core.EvMemberRemoved:
 		row.Detail = str("user")
+	case core.EvActionRejected, core.EvActionCancelled:
+		row.Detail = str("value")
+		if reason := str("reason"); reason != "" {
+			row.Detail += " (" + reason + ")"
+		}
 	}
 	if r := []rune(row.Detail); len(r) > 300 {
 		row.Detail = string(r[:300]) + "…"
