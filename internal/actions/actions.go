@@ -172,6 +172,14 @@ func (d *Definition) Validate() error {
 	if err := walkStrings(d.Request.Body, func(s string) error { _, err := parseTemplate(s); return err }); err != nil {
 		return bad("request.body", "%v", err)
 	}
+	// A template that parses may still make something that is not a URL
+	// (a space in the host): find out when the file is read, with
+	// stand-in values, not when a responder presses the button.
+	trial := renderEnv{in: Input{Value: "192.0.2.1", Incident: "INC-2026-0001", Actor: "x", Comment: "x", RunID: 1},
+		vars: d.Vars, secrets: MaskedSecrets, trial: true}
+	if _, err := trial.renderURL(d.BaseURL, d.Request.URL); err != nil {
+		return bad("request.url", "%v", err)
+	}
 	if d.Auth != nil {
 		if d.Auth.Type != AuthClientCredentials {
 			return bad("auth.type", "only %s is supported", AuthClientCredentials)
@@ -184,6 +192,9 @@ func (d *Definition) Validate() error {
 			if _, err := parseTemplate(f.s); err != nil {
 				return bad(f.field, "%v", err)
 			}
+		}
+		if _, err := trial.renderURL("", d.Auth.TokenURL); err != nil {
+			return bad("auth.token_url", "%v", err)
 		}
 	}
 	if d.Sign != nil {

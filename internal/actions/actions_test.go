@@ -204,3 +204,22 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestURLThatCannotRenderIsRefusedAtLoad: a URL template that parses but
+// makes no URL (a space in the host; found by FuzzLoad) is an error of the
+// file, naming the field, not of the first run.
+func TestURLThatCannotRenderIsRefusedAtLoad(t *testing.T) {
+	for _, tc := range []struct{ doc, field string }{
+		{"actions: [{name: x, label: {ja: a, en: b}, observable: ip, request: {method: GET, url: 'https://a. b.example/{{.Value}}'}}]", "request.url"},
+		{"actions: [{name: x, label: {ja: a, en: b}, observable: ip, request: {method: POST, url: 'https://edr.example/{{.Value}}'}, auth: {type: oauth2_client_credentials, token_url: 'https://lo gin.example/token', client_id: a, client_secret: b}}]", "auth.token_url"},
+	} {
+		_, err := Load(Builtin(), "actions.yaml", []byte(tc.doc))
+		if err == nil || !strings.Contains(err.Error(), tc.field) || !strings.Contains(err.Error(), "actions.yaml") {
+			t.Errorf("%s: %v, want an error naming the file and %s", tc.field, err, tc.field)
+		}
+	}
+	// A var that a later file may set still loads.
+	if _, err := Load(Builtin(), "actions.yaml", []byte("actions: [{name: x, label: {ja: a, en: b}, observable: ip, request: {method: GET, url: 'https://{{var \"host\"}}/{{.Value}}'}}]")); err != nil {
+		t.Errorf("a URL naming a var not set yet: %v", err)
+	}
+}

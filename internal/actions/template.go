@@ -92,6 +92,9 @@ type renderEnv struct {
 	in      Input
 	vars    map[string]string
 	secrets Secrets
+	// trial renders a var that is not set yet (a later file may set it)
+	// as a stand-in, for checking a definition when it is loaded.
+	trial bool
 }
 
 func (e renderEnv) value(p part) (string, error) {
@@ -111,6 +114,9 @@ func (e renderEnv) value(p part) (string, error) {
 		}
 	case partVar:
 		v, ok := e.vars[p.arg]
+		if (!ok || v == "") && e.trial {
+			return "x", nil
+		}
 		if !ok || v == "" {
 			return "", fmt.Errorf("var %q is not set in the action's vars", p.arg)
 		}

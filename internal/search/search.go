@@ -19,6 +19,15 @@ const MaxTermLen = 64
 // MaxQueryTerms bounds the work one search may ask of the database.
 const MaxQueryTerms = 32
 
+// MaxDocumentBytes bounds the indexed form of one document. PostgreSQL
+// refuses a tsvector of a megabyte or more, so without a bound an incident
+// whose texts hold pasted logs (up to 100,000 characters a field) saves
+// on SQLite but fails on PostgreSQL. 256 KiB of terms stays well under
+// that limit however distinct the terms are, and covers the first tens of
+// thousands of words of every document; the rest is not searchable, on
+// both databases alike.
+const MaxDocumentBytes = 256 << 10
+
 // cjk reports whether r belongs to a script written without spaces.
 func cjk(r rune) bool {
 	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) ||
@@ -139,11 +148,14 @@ func Query(text string) []Term {
 }
 
 // Document joins the terms of a document into the space-separated form the
-// databases' full-text columns hold.
+// databases' full-text columns hold, at most MaxDocumentBytes of them.
 func Document(parts ...string) string {
 	var b strings.Builder
 	for _, p := range parts {
 		for _, t := range Terms(p) {
+			if b.Len()+1+len(t) > MaxDocumentBytes {
+				return b.String()
+			}
 			if b.Len() > 0 {
 				b.WriteByte(' ')
 			}

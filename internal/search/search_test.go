@@ -1,6 +1,7 @@
 package search
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -102,4 +103,30 @@ func FuzzTerms(f *testing.F) {
 			assertFinds(t, s, s)
 		}
 	})
+}
+
+// TestDocumentBounded: a document of pasted logs is indexed up to
+// MaxDocumentBytes, cut at a term boundary, keeping its beginning.
+func TestDocumentBounded(t *testing.T) {
+	var log strings.Builder
+	for i := range 60_000 {
+		fmt.Fprintf(&log, "conn %08x from 198.51.100.%d ", i*2654435761, i%250)
+	}
+	doc := Document("最初の報告 ransomware", log.String(), "感染拡大")
+	if len(doc) > MaxDocumentBytes {
+		t.Fatalf("document of %d bytes, over %d", len(doc), MaxDocumentBytes)
+	}
+	if len(doc) < MaxDocumentBytes-MaxTermLen-1 {
+		t.Errorf("document of %d bytes: cut too early", len(doc))
+	}
+	if !strings.HasPrefix(doc, "最初 初の の報 報告 告 ransomware conn ") {
+		t.Errorf("document starts %q", doc[:60])
+	}
+	last := doc[strings.LastIndexByte(doc, ' ')+1:]
+	if !strings.Contains(log.String(), last) {
+		t.Errorf("the document ends in a cut term %q", last)
+	}
+	if small := Document("Ransomware on FS01"); small != "ransomware on fs01" {
+		t.Errorf("small document %q", small)
+	}
 }

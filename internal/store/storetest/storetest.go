@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(tb testing.TB) *store.Store) {
 		{"FindFilters", testFindFilters},
 		{"FindText", testFindText},
 		{"FindTextPaging", testFindTextPaging},
+		{"FindTextHugeDocument", testFindTextHugeDocument},
 		{"FindTextFollowsUpdates", testFindTextFollowsUpdates},
 		{"ScopeRestricted", testScopeRestricted},
 		{"ScopeOwnReports", testScopeOwnReports},
@@ -806,6 +807,38 @@ func testFindText(t *testing.T, st *store.Store) {
 	got, _ = find(t, st, store.IncidentFilter{Scope: store.Scope{All: true}, Query: "ransom", Severities: []core.Severity{core.S3}})
 	if !slices.Equal(got, ks(1)) {
 		t.Errorf("ransom in S3: %v, want %v", got, ks(1))
+	}
+}
+
+// testFindTextHugeDocument: an incident whose texts are full of pasted
+// logs (every field at its limit, tens of thousands of distinct tokens)
+// saves on both databases — PostgreSQL refuses a tsvector of a megabyte —
+// and is still found by its opening words.
+func testFindTextHugeDocument(t *testing.T, st *store.Store) {
+	logs := func(seed int) string {
+		var b strings.Builder
+		for i := 0; b.Len() < core.MaxTextLen-64; i++ {
+			fmt.Fprintf(&b, "%08x ", uint32((seed*1_000_003+i)*2654435761))
+		}
+		return b.String()
+	}
+	inc := newIncident(t, st, "Exfiltration via tunnelling", func(inc *core.Incident) {
+		inc.Description = "pasted firewall log follows\n" + logs(1)
+		inc.Facts.What, inc.Facts.Why, inc.Facts.HowFound, inc.Facts.ActionsTaken = logs(2), logs(3), logs(4), logs(5)
+		inc.RootCause, inc.LessonsLearned, inc.PreventionMeasures = logs(6), logs(7), logs(8)
+	})
+	got, _ := find(t, st, store.IncidentFilter{Scope: store.Scope{All: true}, Query: "tunnelling firewall"})
+	if !slices.Equal(got, []string{inc.Key}) {
+		t.Fatalf("search for the opening words: %v, want %s", got, inc.Key)
+	}
+	// And it can still change.
+	inTx(t, st, func(ctx context.Context, tx *store.Tx) error {
+		inc.Title = "Exfiltration via DNS tunnelling"
+		return tx.UpdateIncident(ctx, inc)
+	})
+	got, _ = find(t, st, store.IncidentFilter{Scope: store.Scope{All: true}, Query: "dns tunnelling"})
+	if !slices.Equal(got, []string{inc.Key}) {
+		t.Fatalf("search after the update: %v, want %s", got, inc.Key)
 	}
 }
 
