@@ -101,7 +101,9 @@ func ParseDestinations(list string) (*Destinations, error) {
 			d.nets = append(d.nets, unmapPrefix(p))
 			continue
 		}
-		if ip, err := netip.ParseAddr(item); err == nil {
+		// An address written like a name ("10.1.2.3.", upper-case hex) is
+		// still an address, so it prints and compares as one.
+		if ip, err := netip.ParseAddr(canonicalHost(item)); err == nil {
 			if ip.Zone() != "" {
 				return nil, fmt.Errorf("%q: zoned addresses cannot be allowed", item)
 			}
