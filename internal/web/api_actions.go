@@ -125,40 +125,30 @@ type runDecision struct {
 	Reason string `json:"reason"`
 }
 
-// rejectActionRun refuses a run awaiting approval; the reason is required.
-func (s *Server) rejectActionRun(w http.ResponseWriter, r *http.Request) error {
-	run, err := s.incidentRun(r)
-	if err != nil {
-		return err
+// decideActionRun rejects (op "reject": a run awaiting approval, the
+// reason required) or cancels (a run that has not started; the body, with
+// an optional reason, may be left out) a run.
+func (s *Server) decideActionRun(op string) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		run, err := s.incidentRun(r)
+		if err != nil {
+			return err
+		}
+		// An empty body is let through so a reject names the missing field.
+		var in runDecision
+		if err := decodeOptional(w, r, &in); err != nil {
+			return err
+		}
+		decide := s.app.CancelActionRun
+		if op == "reject" {
+			decide = s.app.RejectActionRun
+		}
+		out, err := decide(r.Context(), actorFrom(r), run.ID, in.Reason)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, out)
 	}
-	// An empty body is let through so the answer names the missing field.
-	var in runDecision
-	if err := decodeOptional(w, r, &in); err != nil {
-		return err
-	}
-	out, err := s.app.RejectActionRun(r.Context(), actorFrom(r), run.ID, in.Reason)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
-}
-
-// cancelActionRun withdraws a run that has not started. The body, with
-// an optional reason, may be left out.
-func (s *Server) cancelActionRun(w http.ResponseWriter, r *http.Request) error {
-	run, err := s.incidentRun(r)
-	if err != nil {
-		return err
-	}
-	var in runDecision
-	if err := decodeOptional(w, r, &in); err != nil {
-		return err
-	}
-	out, err := s.app.CancelActionRun(r.Context(), actorFrom(r), run.ID, in.Reason)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
 }
 
 // decodeOptional is decode for a body that may be empty.

@@ -75,8 +75,8 @@ func (s *Server) routeList() []route {
 		{method: "GET", path: "/api/v1/incidents/{key}/action-runs", h: s.listActionRuns},
 		{method: "GET", path: "/api/v1/incidents/{key}/action-runs/{id}", h: s.getActionRun},
 		{method: "POST", path: "/api/v1/incidents/{key}/action-runs/{id}/approve", h: s.approveActionRun},
-		{method: "POST", path: "/api/v1/incidents/{key}/action-runs/{id}/reject", h: s.rejectActionRun},
-		{method: "POST", path: "/api/v1/incidents/{key}/action-runs/{id}/cancel", h: s.cancelActionRun},
+		{method: "POST", path: "/api/v1/incidents/{key}/action-runs/{id}/reject", h: s.decideActionRun("reject")},
+		{method: "POST", path: "/api/v1/incidents/{key}/action-runs/{id}/cancel", h: s.decideActionRun("cancel")},
 		{method: "GET", path: "/api/v1/action-runs", h: s.listActionRuns},
 
 		{method: "GET", path: "/api/v1/search", h: s.search},

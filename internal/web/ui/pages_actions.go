@@ -217,44 +217,24 @@ func runIDParam(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// approveIncidentRun approves a run from its incident's page.
-func (u *UI) approveIncidentRun(w http.ResponseWriter, r *http.Request, rq *request) error {
-	id, err := runIDParam(r)
-	if err != nil {
-		return err
-	}
-	key := r.PathValue("key")
-	run, err := u.app.GetActionRun(r.Context(), rq.actor, id)
-	if err != nil {
-		return err
-	}
-	if run.IncidentKey != key {
-		return fmt.Errorf("action run %d of %s: %w", id, key, core.ErrNotFound)
-	}
-	if _, err := u.app.ApproveActionRun(r.Context(), rq.actor, id); err != nil {
-		status, msg, ok := actionFailed(rq, err)
-		if !ok {
-			return err
-		}
-		return u.showIncident(w, r, rq, status, incidentMsg{Response: &responseMsg{Error: msg}})
-	}
-	http.Redirect(w, r, "/incidents/"+url.PathEscape(key)+"#response-actions", http.StatusSeeOther)
-	return nil
-}
-
-// decideRun rejects or cancels a run with the posted reason.
+// decideRun approves, rejects or cancels a run (op), the last two with
+// the posted reason.
 func (u *UI) decideRun(r *http.Request, rq *request, id int64, op string) error {
 	reason := r.PostForm.Get("reason")
 	var err error
-	if op == "reject" {
+	switch op {
+	case "approve":
+		_, err = u.app.ApproveActionRun(r.Context(), rq.actor, id)
+	case "reject":
 		_, err = u.app.RejectActionRun(r.Context(), rq.actor, id, reason)
-	} else {
+	default:
 		_, err = u.app.CancelActionRun(r.Context(), rq.actor, id, reason)
 	}
 	return err
 }
 
-// decideIncidentRun rejects or cancels a run from its incident's page.
+// decideIncidentRun approves, rejects or cancels a run from its
+// incident's page.
 func (u *UI) decideIncidentRun(op string) func(http.ResponseWriter, *http.Request, *request) error {
 	return func(w http.ResponseWriter, r *http.Request, rq *request) error {
 		id, err := runIDParam(r)
@@ -281,7 +261,8 @@ func (u *UI) decideIncidentRun(op string) func(http.ResponseWriter, *http.Reques
 	}
 }
 
-// decideListedRun rejects or cancels a run from the /action-runs page.
+// decideListedRun approves, rejects or cancels a run from the
+// /action-runs page.
 func (u *UI) decideListedRun(op string) func(http.ResponseWriter, *http.Request, *request) error {
 	return func(w http.ResponseWriter, r *http.Request, rq *request) error {
 		id, err := runIDParam(r)
@@ -348,20 +329,4 @@ func (u *UI) showActionRuns(w http.ResponseWriter, r *http.Request, rq *request,
 		v.Groups = append(v.Groups, g)
 	}
 	return u.render(w, status, "action_runs", v)
-}
-
-func (u *UI) approveRun(w http.ResponseWriter, r *http.Request, rq *request) error {
-	id, err := runIDParam(r)
-	if err != nil {
-		return err
-	}
-	if _, err := u.app.ApproveActionRun(r.Context(), rq.actor, id); err != nil {
-		status, msg, ok := actionFailed(rq, err)
-		if !ok {
-			return err
-		}
-		return u.showActionRuns(w, r, rq, status, msg)
-	}
-	http.Redirect(w, r, "/action-runs", http.StatusSeeOther)
-	return nil
 }
