@@ -241,9 +241,11 @@ func ParseSTIX(data []byte, opt ImportOptions) (ImportResult, error) {
 		if id, _ := m["id"].(string); id != "" {
 			byID[id] = m
 		}
-		if m["type"] == "marking-definition" {
+		// A marking without an id cannot be referred to, so it marks
+		// nothing (and must not stop the import).
+		if id, _ := m["id"].(string); id != "" && m["type"] == "marking-definition" {
 			if level := markingTLP(m); level != "" {
-				markings[m["id"].(string)] = level
+				markings[id] = level
 			}
 		}
 	}
